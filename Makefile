@@ -1,0 +1,131 @@
+# cairn — one GNU Makefile. Everything built or generated goes under $(BUILD).
+#   make          build build/libcairn.a and build/cairn
+#   make test     build and run the whole suite (unit, crash, fuzz replay + short fuzz)
+#   make asan     the same suite under ASan+UBSan (into build/asan)
+#   make fuzz     libFuzzer binaries (clang) into build/fuzz
+#   make bench    benchmark programs into build/bench
+#   make run      build and serve on ./data
+BUILD   ?= build
+CC      ?= cc
+PKGS    := lmdb libzstd libxxhash libmicrohttpd libpcre2-8 libprotobuf-c snappy
+DEPS_OK := $(shell ./scripts/deps.sh >&2 && echo ok)
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) cmocka)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lroaring -lpthread -lm
+CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
+
+OPT     ?= -O2 -g
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+           -Wformat=2 -Wvla -Wno-format-nonliteral
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fvisibility=hidden -MMD -MP \
+           -Iinclude -Iengine -Iquery -Iingest -Iapi -I$(BUILD)/query -I$(BUILD)/ingest $(PKG_CFLAGS) $(SAN)
+LDFLAGS += $(SAN)
+
+# ---- generated sources ---------------------------------------------------------
+RE_SRCS    := $(wildcard query/*.re)
+RE_GEN     := $(patsubst %.re,$(BUILD)/%.c,$(RE_SRCS))
+PROTO_SRCS := $(wildcard ingest/*.proto)
+PROTO_GEN  := $(patsubst %.proto,$(BUILD)/%.pb-c.c,$(PROTO_SRCS))
+GEN_HDRS   := $(PROTO_GEN:.c=.h)
+
+$(BUILD)/query/%.c: query/%.re
+	@mkdir -p $(@D)
+	re2c -W -Werror --no-generation-date -o $@ $<
+
+$(BUILD)/ingest/%.pb-c.c $(BUILD)/ingest/%.pb-c.h: ingest/%.proto
+	@mkdir -p $(@D)
+	protoc-c --proto_path=ingest --c_out=$(BUILD)/ingest $<
+
+# Generated code is compiled without our warning set (it is not ours); one place.
+GEN_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -w -fvisibility=hidden -MMD -MP -Iinclude -Iengine -Iquery -Iingest -I$(BUILD)/query -I$(BUILD)/ingest $(PKG_CFLAGS) $(SAN)
+
+# ---- library -------------------------------------------------------------------
+LIB_SRCS := $(wildcard engine/*.c ingest/*.c query/*.c)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) \
+            $(patsubst $(BUILD)/%.c,$(BUILD)/%.gen.o,$(RE_GEN) $(PROTO_GEN))
+APP_SRCS := $(wildcard api/*.c)
+APP_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(APP_SRCS))
+
+all: $(BUILD)/libcairn.a $(BUILD)/cairn
+
+$(BUILD)/%.o: %.c | $(GEN_HDRS) $(RE_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.gen.o: $(BUILD)/%.c
+	@mkdir -p $(@D)
+	$(CC) $(GEN_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libcairn.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/cairn: $(APP_OBJS) $(BUILD)/libcairn.a
+	$(CC) $(LDFLAGS) -o $@ $(APP_OBJS) $(BUILD)/libcairn.a $(PKG_LIBS)
+
+# ---- tests ---------------------------------------------------------------------
+SUP_SRCS  := $(wildcard tests/support/*.c)
+SUP_OBJS  := $(patsubst %.c,$(BUILD)/%.o,$(SUP_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/*/test_*.c)
+UNIT_BINS := $(patsubst %.c,$(BUILD)/%,$(UNIT_SRCS))
+CRASH_SRCS := $(wildcard tests/crash/*.c)
+CRASH_BINS := $(patsubst %.c,$(BUILD)/%,$(CRASH_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+REPLAY_BINS := $(patsubst tests/fuzz/%.c,$(BUILD)/replay/%,$(FUZZ_SRCS))
+BENCH_SRCS := $(wildcard bench/bench_*.c)
+BENCH_BINS := $(patsubst %.c,$(BUILD)/%,$(BENCH_SRCS))
+TEST_CFLAGS = $(filter-out -Wmissing-prototypes,$(CFLAGS)) -Itests/support
+
+$(BUILD)/tests/%.o: tests/%.c | $(GEN_HDRS) $(RE_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(SUP_OBJS) $(BUILD)/libcairn.a
+	$(CC) $(LDFLAGS) -o $@ $< $(SUP_OBJS) $(BUILD)/libcairn.a $(CMOCKA_LIBS) $(PKG_LIBS)
+
+$(BUILD)/tests/crash/%: $(BUILD)/tests/crash/%.o $(SUP_OBJS) $(BUILD)/libcairn.a
+	$(CC) $(LDFLAGS) -o $@ $< $(SUP_OBJS) $(BUILD)/libcairn.a $(CMOCKA_LIBS) $(PKG_LIBS)
+
+# Corpus replay: each fuzz target linked with a plain main() driver (no clang needed).
+$(BUILD)/replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main.o $(BUILD)/libcairn.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/fuzz/replay_main.o $(BUILD)/libcairn.a $(PKG_LIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libcairn.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcairn.a $(PKG_LIBS)
+
+tests: $(UNIT_BINS) $(CRASH_BINS) $(REPLAY_BINS) $(BUILD)/cairn
+
+test: tests
+	BUILD=$(BUILD) ./scripts/run-tests.sh
+
+asan:
+	$(MAKE) BUILD=build/asan OPT="-O1 -g" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+
+# libFuzzer binaries: a separate clang build of the library.
+FUZZ_BUILD := build/fuzzlib
+fuzz:
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g" \
+	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" $(FUZZ_BUILD)/libcairn.a
+	@mkdir -p build/fuzz
+	@set -e; for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
+	  clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Iengine -Iquery -Iingest -I$(FUZZ_BUILD)/query -I$(FUZZ_BUILD)/ingest $(PKG_CFLAGS) \
+	    -o build/fuzz/$$n $$f $(FUZZ_BUILD)/libcairn.a $(PKG_LIBS); done
+
+bench: $(BENCH_BINS)
+
+run: all
+	$(BUILD)/cairn serve --data ./data
+
+lint:
+	clang-format --dry-run -Werror $(wildcard engine/*.[ch] include/*.h) || true
+	cppcheck --quiet --error-exitcode=1 --std=c11 -Iinclude -Iengine engine
+	@! grep -nE '#include "(query|ingest|api)/' engine/*.[ch] || { echo "upward include"; exit 1; }
+
+clean:
+	rm -rf build
+
+.PHONY: all test tests asan fuzz bench run lint clean
+.SECONDARY:
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,75 @@
+/*
+ * kv — the only module that includes lmdb.h.
+ *
+ * One LMDB environment per data directory (file `index.mdb` plus its lock
+ * file), opened with MDB_NOSUBDIR|MDB_NOTLS|MDB_NOMETASYNC: read transactions
+ * are not tied to threads (an iterator may outlive the call that opened it),
+ * and a write commit fsyncs data pages but not the meta page — a system crash
+ * may undo the last LMDB commit, which the WAL replays. The named databases
+ * (DBIs) are fixed at open; their key layouts are in docs/format/lmdb.md.
+ *
+ * One write transaction at a time (the engine's writer lock serialises them);
+ * any number of read transactions. Values returned by get/cursor calls point
+ * into the map and stay valid until the transaction ends.
+ */
+#ifndef CAIRN_KV_H
+#define CAIRN_KV_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn.h"
+
+/* Named databases. Flags per DBI are set in kv.c's table. */
+enum kv_dbi {
+    KV_META = 0,     /* string keys -> engine metadata (checkpoint WAL position, next id, format version) */
+    KV_SERIES,       /* id (u32 BE) -> series record (kind, mint, maxt, canonical labels) */
+    KV_HASH,         /* XXH3 (u64 BE) -> ids (dup-sorted u32 BE): collision candidates */
+    KV_POSTINGS,     /* kind(1) name 0x00 value -> postings of ids (layout owned by idx.c) */
+    KV_CHUNKS,       /* id (u32 BE), mint (i64 BE, sign-flipped), seq (u32 BE) -> metric chunk */
+    KV_LOGCHUNKS,    /* id (u32 BE), mint_ns (i64 BE, sign-flipped), seq (u32 BE) -> log chunk */
+    KV_HEADS,        /* kind(1) id (u32 BE) -> head snapshot written by the last checkpoint */
+    KV_N_DBI
+};
+
+/* kv_put flags */
+enum { KV_APPEND = 1, KV_NODUPDATA = 2, KV_NOOVERWRITE = 4 };
+
+typedef struct kv kv;
+typedef struct kv_txn kv_txn;
+typedef struct kv_cur kv_cur;
+
+/* Open or create `dir_z`/index.mdb. map_size is address space, not RAM. */
+int kv_open(const char *dir_z, uint64_t map_size, kv **out, cairn_err *err);
+void kv_close(kv *k);
+/* Flush everything to disk (used by checkpoint before WAL segments are deleted). */
+int kv_sync(kv *k, cairn_err *err);
+/* Bytes used by the data file (pages in use x page size). */
+uint64_t kv_used_bytes(kv *k);
+
+int kv_begin(kv *k, int write, kv_txn **out, cairn_err *err);
+int kv_commit(kv_txn *t, cairn_err *err); /* frees t in every case */
+void kv_abort(kv_txn *t);                  /* kv_abort(NULL) does nothing */
+
+/* CAIRN_OK, CAIRN_NOTFOUND; *v borrowed until the txn ends. */
+int kv_get(kv_txn *t, int dbi, const void *k, size_t kn, const void **v, size_t *vn);
+/* CAIRN_OK, CAIRN_NOTFOUND with KV_NOOVERWRITE/KV_NODUPDATA when present, CAIRN_EIO, CAIRN_ELIMIT (map full). */
+int kv_put(kv_txn *t, int dbi, const void *k, size_t kn, const void *v, size_t vn, unsigned flags, cairn_err *err);
+/* Reserve vn bytes for key k and return where to write them (no copy). */
+int kv_reserve(kv_txn *t, int dbi, const void *k, size_t kn, size_t vn, void **v, cairn_err *err);
+/* Delete key k (v NULL: all its values; else the one dup value). CAIRN_OK or CAIRN_NOTFOUND. */
+int kv_del(kv_txn *t, int dbi, const void *k, size_t kn, const void *v, size_t vn);
+
+int kv_cur_open(kv_txn *t, int dbi, kv_cur **out);
+void kv_cur_close(kv_cur *c);
+/* Position at the first key >= k (k NULL: first key). CAIRN_OK or CAIRN_NOTFOUND. */
+int kv_cur_seek(kv_cur *c, const void *k, size_t kn, const void **ko, size_t *kon, const void **v, size_t *vn);
+/* Position at the last key (CAIRN_OK or CAIRN_NOTFOUND). */
+int kv_cur_last(kv_cur *c, const void **ko, size_t *kon, const void **v, size_t *vn);
+/* Next/previous item (next visits every dup of a key in turn). */
+int kv_cur_next(kv_cur *c, const void **ko, size_t *kon, const void **v, size_t *vn);
+int kv_cur_prev(kv_cur *c, const void **ko, size_t *kon, const void **v, size_t *vn);
+/* Next dup of the current key only; CAIRN_NOTFOUND at the last dup. */
+int kv_cur_next_dup(kv_cur *c, const void **v, size_t *vn);
+/* Delete the item under the cursor. */
+int kv_cur_del(kv_cur *c);
+#endif

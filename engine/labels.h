@@ -1,0 +1,55 @@
+/*
+ * labels — canonical label sets: validation, sort order, encoding and XXH3.
+ *
+ * The canonical form is one byte string: uvarint n_labels, then per label
+ * uvarint name_len, name, uvarint value_len, value — sorted by name byte-wise
+ * except that `__name__` always comes first. Two label sets are equal iff
+ * their canonical bytes are equal, which is what the index compares after a
+ * hash match. Labels with an empty value are dropped (Prometheus semantics:
+ * an empty value is the same as no label). Layout: docs/format/lmdb.md.
+ */
+#ifndef CAIRN_LABELS_H
+#define CAIRN_LABELS_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "cairn.h"
+
+typedef struct labels_limits {
+    uint32_t max_labels, max_name_bytes, max_value_bytes;
+} labels_limits;
+
+/*
+ * Validate, sort and encode `in` into `out` (appended). Errors (CAIRN_EINVAL or
+ * CAIRN_ELIMIT) name the label set and the offending label: empty set (after
+ * dropping empty values), bad name syntax ([a-zA-Z_][a-zA-Z0-9_]*; names
+ * starting "__" are reserved except __name__), duplicate names, too many
+ * labels, name/value too long, a metric without __name__... (metrics: a
+ * missing __name__ is allowed, as Prometheus allows it on import), values not
+ * valid UTF-8.
+ */
+int labels_canon(const cairn_label *in, size_t n, const labels_limits *lim, buf *out, cairn_err *err);
+
+/* XXH3-64 of canonical bytes. */
+uint64_t labels_hash(const uint8_t *canon, size_t len);
+
+/* Iterate a canonical set (trusted bytes from the index or a batch). */
+typedef struct labels_it {
+    rd r;
+    uint64_t left;
+} labels_it;
+int labels_it_init(labels_it *it, const uint8_t *canon, size_t len);
+/* 1 with a label, 0 at the end, CAIRN_ECORRUPT. */
+int labels_it_next(labels_it *it, cairn_label *out);
+/* Number of labels, or CAIRN_ECORRUPT. */
+int labels_count(const uint8_t *canon, size_t len);
+/* Decode into views (into canon); returns count or CAIRN_ECORRUPT / CAIRN_ELIMIT (cap too small). */
+int labels_decode(const uint8_t *canon, size_t len, cairn_label *out, size_t cap);
+/* Value of `name`, CAIRN_OK or CAIRN_NOTFOUND. */
+int labels_get(const uint8_t *canon, size_t len, const char *name, size_t name_len, const char **v, size_t *vn);
+/* Format as {a="b", c="d"} for messages (Go-style escaping), NUL-terminated, truncated to cap. */
+size_t labels_format(const uint8_t *canon, size_t len, char *dst, size_t cap);
+/* Label name syntax check. */
+int labels_name_valid(const char *name, size_t len);
+#endif
