@@ -7,7 +7,7 @@
 #   make run      build and serve on ./data
 BUILD   ?= build
 CC      ?= cc
-PKGS    := lmdb libzstd libxxhash libmicrohttpd libpcre2-8 libprotobuf-c snappy
+PKGS    := lmdb libzstd libxxhash libmicrohttpd libpcre2-8 libprotobuf-c snappy zlib
 DEPS_OK := $(shell ./scripts/deps.sh >&2 && echo ok)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) cmocka)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lroaring -lpthread -lm
@@ -116,7 +116,7 @@ fuzz:
 bench: $(BENCH_BINS)
 
 run: all
-	$(BUILD)/cairn serve --data ./data
+	$(BUILD)/cairn stats --data ./data
 
 lint:
 	clang-format --dry-run -Werror $(wildcard engine/*.[ch] include/*.h) || true

@@ -47,16 +47,15 @@ int err_sys(cairn_err *err, int sys_errno, const char *fmt, ...)
 int err_parse(cairn_err *err, int line, int col, const char *fmt, ...)
 {
     if (!err) return CAIRN_EPARSE;
-    char tmp[sizeof err->msg];
+    int n = snprintf(err->msg, sizeof err->msg, "%d:%d: ", line, col);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(tmp, sizeof tmp, fmt, ap);
+    vsnprintf(err->msg + n, sizeof err->msg - (size_t)n, fmt, ap);
     va_end(ap);
     err->code = CAIRN_EPARSE;
     err->sys_errno = 0;
     err->line = line;
     err->col = col;
-    snprintf(err->msg, sizeof err->msg, "%d:%d: %s", line, col, tmp);
     return CAIRN_EPARSE;
 }
 

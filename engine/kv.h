@@ -31,7 +31,8 @@ enum kv_dbi {
     KV_N_DBI
 };
 
-/* kv_put flags */
+/* kv_put flags. KV_APPEND on a dup-sorted DBI appends a dup (MDB_APPENDDUP); if the
+ * item is not in order after all, kv_put falls back to an ordinary insert. */
 enum { KV_APPEND = 1, KV_NODUPDATA = 2, KV_NOOVERWRITE = 4 };
 
 typedef struct kv kv;
@@ -45,6 +46,8 @@ void kv_close(kv *k);
 int kv_sync(kv *k, cairn_err *err);
 /* Bytes used by the data file (pages in use x page size). */
 uint64_t kv_used_bytes(kv *k);
+/* The map size in effect (an existing file may have raised it). */
+uint64_t kv_map_size(kv *k);
 
 int kv_begin(kv *k, int write, kv_txn **out, cairn_err *err);
 int kv_commit(kv_txn *t, cairn_err *err); /* frees t in every case */
@@ -72,4 +75,18 @@ int kv_cur_prev(kv_cur *c, const void **ko, size_t *kon, const void **v, size_t 
 int kv_cur_next_dup(kv_cur *c, const void **v, size_t *vn);
 /* Delete the item under the cursor. */
 int kv_cur_del(kv_cur *c);
+
+/* Additions for dup-sorted DBIs (KV_HASH, KV_POSTINGS); CAIRN_OK or CAIRN_NOTFOUND. */
+/* Position at key k exactly (its first dup). */
+int kv_cur_seek_exact(kv_cur *c, const void *k, size_t kn, const void **v, size_t *vn);
+/* Next key, skipping the remaining dups of the current one. */
+int kv_cur_next_key(kv_cur *c, const void **ko, size_t *kon, const void **v, size_t *vn);
+/* Position at key k and its first dup >= v. */
+int kv_cur_seek_dup(kv_cur *c, const void *k, size_t kn, const void *v, size_t vn, const void **vo,
+                    size_t *von);
+/* Fixed-size dups a page at a time: first = 1 reads from the current dup's page start
+ * (after kv_cur_seek_exact), first = 0 the next page. *vn is a multiple of the item size. */
+int kv_cur_multiple(kv_cur *c, int first, const void **v, size_t *vn);
+/* Number of dups of the current key. */
+int kv_cur_count(kv_cur *c, size_t *n);
 #endif

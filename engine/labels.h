@@ -52,4 +52,7 @@ int labels_get(const uint8_t *canon, size_t len, const char *name, size_t name_l
 size_t labels_format(const uint8_t *canon, size_t len, char *dst, size_t cap);
 /* Label name syntax check. */
 int labels_name_valid(const char *name, size_t len);
+/* Offset of the first byte that is not valid UTF-8 (Go's rules: no overlong forms,
+ * no surrogates, nothing above U+10FFFF), or len if all of s is valid. */
+size_t labels_utf8_valid(const char *s, size_t len);
 #endif

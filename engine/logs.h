@@ -22,11 +22,20 @@
 #include "buf.h"
 #include "cairn.h"
 #include "kv.h"
+#include "logblock.h"
 
 typedef struct logs_opts {
-    uint32_t block_bytes;   /* cut the head at this much raw line data (default 256 KiB) */
-    int zstd_level;         /* default 1 */
+    uint32_t block_bytes;   /* cut the head at this much raw line data (0: default 256 KiB; capped at 32 MiB) */
+    int zstd_level;         /* 0: default 1 (measured best on JSON logs, docs/benchmarks/logs.md) */
+    /* Optional scratch shared by every stream, used under the writer lock; NULL makes a
+     * temporary one per call (a zstd context allocation per cut: set them in an engine). */
+    lblk_enc *enc;          /* compression context for lstream_cut */
+    lblk_dctx *dctx;        /* decompression context for the duplicate check against sealed blocks */
 } logs_opts;
+
+/* LMDB key of a chunk in KV_LOGCHUNKS: id u32 BE, mint_ns i64 BE sign-flipped, seq u32 BE. */
+#define LOGS_KEY_BYTES 16
+void logs_chunk_key(uint8_t key[LOGS_KEY_BYTES], uint32_t id, int64_t mint_ns, uint32_t seq);
 
 typedef struct lstream lstream;
 
@@ -56,6 +65,8 @@ int lstream_cut(lstream *s, const logs_opts *o, cairn_err *err);
  * Memory is released only by lstream_flush_done() once the transaction has committed. */
 int lstream_flush(lstream *s, kv_txn *t, uint32_t id, cairn_err *err);
 void lstream_flush_done(lstream *s);
+/* Number of sealed blocks held in memory (cut, not yet released by lstream_flush_done). */
+size_t lstream_sealed_count(const lstream *s);
 /* Serialise the head (raw entries) to out / restore it (replacing the head). */
 int lstream_head_save(const lstream *s, buf *out);
 int lstream_head_load(lstream *s, const uint8_t *p, size_t len, cairn_err *err);
@@ -91,4 +102,6 @@ int logs_it_open(kv_txn *t, uint32_t id, lsnap *snap, int64_t mint, int64_t maxt
 int logs_it_next(logs_it *it, int64_t *t_ns, const char **line, size_t *len, const uint8_t **meta,
                  size_t *meta_len);
 void logs_it_close(logs_it *it);
+/* What made logs_it_next() return a negative code (message names the stream and block). */
+const cairn_err *logs_it_error(const logs_it *it);
 #endif

@@ -54,6 +54,22 @@ int wal_truncate_before(wal *w, uint64_t pos, cairn_err *err);
 uint64_t wal_bytes(wal *w);
 uint64_t wal_fsyncs(wal *w);
 
+/* Record framing: 4-byte length, 4-byte CRC32C, 1-byte type, then the payload. */
+#define WAL_HDR_BYTES 9u
+/* Longest payload wal_append() accepts and replay believes (a larger length is corruption). */
+#define WAL_MAX_RECORD (1u << 30)
+/* Largest segment_bytes wal_open() accepts (offsets must stay below 2^32). */
+#define WAL_MAX_SEGMENT_BYTES (1ull << 31)
+
+/*
+ * Test hook (fault injection), never used outside tests:
+ *   WAL_FAULT_FSYNC        the next fdatasync fails with sys_errno (the sticky-error path);
+ *   WAL_FAULT_WRITE        the next append writes half its record, then fails with sys_errno;
+ *   WAL_FAULT_SHORT_WRITE  the next append's first write(2) is cut short (the retry loop).
+ */
+enum { WAL_FAULT_FSYNC = 1, WAL_FAULT_WRITE = 2, WAL_FAULT_SHORT_WRITE = 3 };
+void wal_test_fault(wal *w, int fault, int sys_errno);
+
 /* CRC32C (Castagnoli), hardware-accelerated where available. */
 uint32_t crc32c(uint32_t crc, const void *p, size_t n);
 #endif

@@ -6,7 +6,8 @@ PKGS=(
   build-essential pkg-config
   liblmdb-dev libzstd-dev libxxhash-dev libmicrohttpd-dev libpcre2-dev
   libprotobuf-c-dev protobuf-c-compiler libsnappy-dev libcmocka-dev libroaring-dev
-  re2c clang libclang-rt-14-dev zstd
+  zlib1g-dev re2c clang libclang-rt-14-dev zstd
+  prometheus prometheus-node-exporter libcurl4-openssl-dev
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -1,0 +1,509 @@
+/*
+ * http.c — the libmicrohttpd daemon and the life of one request.
+ *
+ * libmicrohttpd calls the access handler several times per request: once
+ * when the headers are in (upload size 0), once per piece of body, and once
+ * more with upload size 0 when the body is complete. cairn answers on that
+ * last call for every request, GETs included. Answering a GET on the first
+ * call makes libmicrohttpd 0.9.75 send "Connection: close", and throughput
+ * collapses from ~95 k to a few k requests/s on this kind of machine
+ * (shared/docs/performance.md). The one exception is a body declared (by
+ * Content-Length) larger than the limit: its 413 goes out at once and the
+ * connection closes, so we never read 64 MiB only to throw it away.
+ *
+ * Request state (http_req) is allocated on the first call, carries the route,
+ * an error decided early (404, 405, 413, 415, 503), the body buffer, and is
+ * freed by the completion notifier, which also runs when a client hangs up
+ * halfway. Chunked bodies need nothing special: libmicrohttpd de-chunks them
+ * and we append what it hands us, with the limit checked before every append.
+ * A body over the limit while streaming is drained and discarded, then
+ * answered with 413 (libmicrohttpd cannot queue a response mid-upload).
+ *
+ * Content-Encoding: gzip, x-gzip and deflate are undone here (bounded by the
+ * same limit after inflation, so a gzip bomb is a 413, not an OOM) for routes
+ * with ROUTE_GZIP; "snappy" is left to the handler, because remote write and
+ * Loki protobuf bodies are snappy blocks whether or not the header says so;
+ * anything else is a 415 naming the encoding.
+ *
+ * Threads: the daemon runs a pool of n_threads threads, each with its own
+ * epoll set and its share of connections; handlers run on them and may block
+ * on a commit. The per-connection memory pool stays at 32 KiB: a larger one
+ * makes libmicrohttpd map and zero a fresh pool per request. Bodies live in
+ * our own buffers (mem_), never in that pool.
+ *
+ * Shutdown (http_stop): quiesce (close the listening socket's registration so
+ * no new connection is accepted), answer 503 to requests that start from
+ * then on, wait for in-flight requests (a bounded drain), then stop the
+ * daemon, which joins the threads. A request in flight is one whose first
+ * callback ran and whose completion notifier has not.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <microhttpd.h>
+
+#include "buf.h"
+#include "err.h"
+#include "http.h"
+#include "ingest.h"
+#include "mem.h"
+
+#define HTTP_MAX_HEADERS 8
+
+struct http_server {
+    struct MHD_Daemon *d;
+    http_opts o;
+    route_table *routes;
+    uint16_t port;
+    atomic_int stopping;
+    atomic_uint_fast64_t in_flight;
+};
+
+struct http_req {
+    http_server *srv;
+    struct MHD_Connection *conn;
+    const route *rt;
+    const char *method, *path;
+    buf body;    /* as received */
+    buf decoded; /* gunzipped, when the route allows and the client sent gzip */
+    const uint8_t *bp;
+    size_t blen;
+    const char *enc;  /* encoding left for the handler: "" or "snappy" */
+    int gzip;         /* 1: gunzip before the handler */
+    unsigned early;   /* status decided before the body arrived; 0 = none */
+    char early_msg[200];
+    int answered;
+    unsigned status;
+    int n_hdr;
+    char *hdr[HTTP_MAX_HEADERS][2];
+};
+
+void http_opts_default(http_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->host = "127.0.0.1";
+    o->port = 9490;
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    o->n_threads = n > 4 ? (unsigned)n : 4;
+    o->max_body_bytes = 64u << 20;
+    o->idle_timeout_s = 120;
+    o->max_conns = 1024;
+    o->conn_memory_bytes = 32u << 10;
+}
+
+/* ==== Accessors ================================================================ */
+
+const char *http_method(const http_req *r) { return r->method; }
+const char *http_path(const http_req *r) { return r->path; }
+const route *http_route(const http_req *r) { return r->rt; }
+int http_answered(const http_req *r) { return r->answered; }
+
+const char *http_header(const http_req *r, const char *name_z)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name_z);
+}
+
+const char *http_query_arg(const http_req *r, const char *name_z)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name_z);
+}
+
+const uint8_t *http_body(const http_req *r, size_t *len)
+{
+    *len = r->blen;
+    return r->bp;
+}
+
+const char *http_body_encoding(const http_req *r) { return r->enc; }
+
+static int is_space(char c) { return c == ' ' || c == '\t'; }
+
+const char *http_media_type(const http_req *r, char *dst, size_t cap)
+{
+    const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    size_t n = 0;
+    if (ct) {
+        while (is_space(*ct)) ct++;
+        for (; *ct && *ct != ';' && n + 1 < cap; ct++)
+            dst[n++] = (char)(*ct >= 'A' && *ct <= 'Z' ? *ct + 32 : *ct);
+        while (n && is_space(dst[n - 1])) n--;
+    }
+    if (cap) dst[n] = 0;
+    return dst;
+}
+
+const char *http_media_param(const http_req *r, const char *param_z, char *dst, size_t cap)
+{
+    const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    size_t plen = strlen(param_z);
+    if (!ct || !cap) return NULL;
+    for (const char *p = strchr(ct, ';'); p; p = strchr(p + 1, ';')) {
+        const char *q = p + 1;
+        while (is_space(*q)) q++;
+        if (strncasecmp(q, param_z, plen)) continue;
+        q += plen;
+        while (is_space(*q)) q++;
+        if (*q != '=') continue;
+        q++;
+        while (is_space(*q)) q++;
+        size_t n = 0;
+        int quoted = *q == '"';
+        if (quoted) q++;
+        for (; *q && n + 1 < cap; q++) {
+            if (quoted ? *q == '"' : (*q == ';' || is_space(*q))) break;
+            dst[n++] = *q;
+        }
+        dst[n] = 0;
+        return dst;
+    }
+    return NULL;
+}
+
+/* ==== Answering ================================================================== */
+
+int http_set_header(http_req *r, const char *name_z, const char *value_z)
+{
+    if (r->n_hdr == HTTP_MAX_HEADERS) return CAIRN_ELIMIT;
+    char *n = mem_strndup(name_z, strlen(name_z));
+    char *v = mem_strndup(value_z, strlen(value_z));
+    if (!n || !v) {
+        if (n) mem_free(n, strlen(n) + 1);
+        if (v) mem_free(v, strlen(v) + 1);
+        return CAIRN_ENOMEM;
+    }
+    r->hdr[r->n_hdr][0] = n;
+    r->hdr[r->n_hdr][1] = v;
+    r->n_hdr++;
+    return CAIRN_OK;
+}
+
+static void free_headers(http_req *r)
+{
+    for (int i = 0; i < r->n_hdr; i++) {
+        mem_free(r->hdr[i][0], strlen(r->hdr[i][0]) + 1);
+        mem_free(r->hdr[i][1], strlen(r->hdr[i][1]) + 1);
+    }
+    r->n_hdr = 0;
+}
+
+/* Queue `resp` (taken) with our headers; counts the request. */
+static int queue(http_req *r, unsigned status, const char *ctype, struct MHD_Response *resp)
+{
+    if (!resp) return CAIRN_ENOMEM;
+    if (ctype && *ctype) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype);
+    for (int i = 0; i < r->n_hdr; i++) MHD_add_response_header(resp, r->hdr[i][0], r->hdr[i][1]);
+    free_headers(r);
+    enum MHD_Result ok = MHD_queue_response(r->conn, status, resp);
+    MHD_destroy_response(resp);
+    r->answered = 1;
+    r->status = status;
+    route_count(r->rt ? r->rt : &r->srv->routes->none, status);
+    return ok == MHD_YES ? CAIRN_OK : CAIRN_EIO;
+}
+
+int http_respond(http_req *r, unsigned status, const char *ctype, const void *body, size_t len)
+{
+    if (r->answered) return CAIRN_EINVAL;
+    struct MHD_Response *resp = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+    if (!resp) {
+        resp = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+        queue(r, 500, NULL, resp);
+        return CAIRN_ENOMEM;
+    }
+    return queue(r, status, ctype, resp);
+}
+
+typedef struct taken {
+    void *p;
+    size_t cap;
+} taken;
+
+static void free_taken(void *cls)
+{
+    taken *t = cls;
+    mem_free(t->p, t->cap);
+    mem_free(t, sizeof *t);
+}
+
+int http_respond_take(http_req *r, unsigned status, const char *ctype, void *body, size_t len, size_t cap)
+{
+    if (r->answered) {
+        mem_free(body, cap);
+        return CAIRN_EINVAL;
+    }
+    taken *t = mem_alloc(sizeof *t);
+    if (!t) {
+        mem_free(body, cap);
+        return http_respond(r, 500, "text/plain; charset=utf-8", "out of memory\n", 14), CAIRN_ENOMEM;
+    }
+    t->p = body;
+    t->cap = cap;
+    struct MHD_Response *resp = MHD_create_response_from_buffer_with_free_callback_cls(len, body, free_taken, t);
+    if (!resp) {
+        free_taken(t);
+        return http_respond(r, 500, "text/plain; charset=utf-8", "out of memory\n", 14), CAIRN_ENOMEM;
+    }
+    return queue(r, status, ctype, resp);
+}
+
+int http_respond_text(http_req *r, unsigned status, const char *fmt, ...)
+{
+    char small[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(small, sizeof small - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0) n = 0;
+    if ((size_t)n < sizeof small - 1) {
+        small[n++] = '\n';
+        return http_respond(r, status, "text/plain; charset=utf-8", small, (size_t)n);
+    }
+    size_t cap = (size_t)n + 2;
+    char *p = mem_alloc(cap);
+    if (!p) return http_respond(r, status, "text/plain; charset=utf-8", small, sizeof small - 1);
+    va_start(ap, fmt);
+    vsnprintf(p, cap, fmt, ap);
+    va_end(ap);
+    p[n] = '\n';
+    return http_respond_take(r, status, "text/plain; charset=utf-8", p, (size_t)n + 1, cap);
+}
+
+/* ==== The request life cycle ===================================================== */
+
+static void set_early(http_req *r, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void set_early(http_req *r, unsigned status, const char *fmt, ...)
+{
+    if (r->early) return;
+    r->early = status;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(r->early_msg, sizeof r->early_msg, fmt, ap);
+    va_end(ap);
+}
+
+static void allow_header(http_req *r)
+{
+    char a[40] = "";
+    unsigned m = r->rt->methods;
+    if (m & ROUTE_GET) strcat(a, "GET, ");
+    if (m & ROUTE_HEAD) strcat(a, "HEAD, ");
+    if (m & ROUTE_POST) strcat(a, "POST, ");
+    if (m & ROUTE_PUT) strcat(a, "PUT, ");
+    size_t n = strlen(a);
+    if (n >= 2) a[n - 2] = 0;
+    http_set_header(r, "Allow", a);
+}
+
+/* Decide what the headers alone tell: route, method, size, encoding. */
+static void classify(http_req *r)
+{
+    http_server *s = r->srv;
+    if (atomic_load(&s->stopping)) {
+        set_early(r, 503, "shutting down");
+        return;
+    }
+    if (!r->rt) {
+        set_early(r, 404, "404 page not found: %.150s", r->path);
+        return;
+    }
+    unsigned bit = route_method_bit(r->method);
+    if (!(bit & r->rt->methods) && !(bit == ROUTE_HEAD && (r->rt->methods & ROUTE_GET))) {
+        allow_header(r);
+        set_early(r, 405, "method %.16s not allowed on %.150s", r->method, r->path);
+        return;
+    }
+    if (!(r->rt->flags & ROUTE_BODY)) return;
+    const char *cl = http_header(r, MHD_HTTP_HEADER_CONTENT_LENGTH);
+    if (cl) {
+        unsigned long long n = strtoull(cl, NULL, 10);
+        if (n > s->o.max_body_bytes) {
+            set_early(r, 413, "request body of %llu bytes exceeds the limit of %zu bytes", n, s->o.max_body_bytes);
+            return;
+        }
+        if (n && buf_reserve(&r->body, (size_t)n)) {
+            set_early(r, 500, "out of memory for a body of %llu bytes", n);
+            return;
+        }
+    }
+    const char *ce = http_header(r, MHD_HTTP_HEADER_CONTENT_ENCODING);
+    while (ce && is_space(*ce)) ce++;
+    if (!ce || !*ce || !strcasecmp(ce, "identity")) {
+        r->enc = "";
+    } else if (!strcasecmp(ce, "snappy")) {
+        r->enc = "snappy";
+    } else if (!strcasecmp(ce, "gzip") || !strcasecmp(ce, "x-gzip") || !strcasecmp(ce, "deflate")) {
+        if (r->rt->flags & ROUTE_GZIP) r->gzip = 1, r->enc = "";
+        else set_early(r, 415, "Content-Encoding %.40s is not supported on %.100s", ce, r->path);
+    } else {
+        set_early(r, 415, "unsupported Content-Encoding %.60s", ce);
+    }
+}
+
+static void run_handler(http_req *r)
+{
+    r->bp = r->body.p;
+    r->blen = r->body.len;
+    if (r->gzip && r->blen) {
+        cairn_err e;
+        int rc = ingest_gunzip(r->bp, r->blen, r->srv->o.max_body_bytes, &r->decoded, &e);
+        if (rc == CAIRN_ELIMIT) {
+            http_respond_text(r, 413, "%s", e.msg);
+            return;
+        }
+        if (rc == CAIRN_ENOMEM) {
+            http_respond_text(r, 500, "out of memory while inflating the body");
+            return;
+        }
+        if (rc) {
+            http_respond_text(r, 400, "%s", e.msg);
+            return;
+        }
+        r->bp = r->decoded.p;
+        r->blen = r->decoded.len;
+        /* the compressed copy is no longer needed; give big ones back now */
+        buf_free(&r->body);
+    }
+    if (!r->bp) r->bp = (const uint8_t *)"";
+    r->rt->fn(r, r->rt->ctx);
+    if (!r->answered) http_respond_text(r, 500, "internal error: handler for %s did not answer", r->path);
+}
+
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+                                 const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    http_server *s = cls;
+    http_req *r = *con_cls;
+    if (!r) {
+        r = mem_calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        r->srv = s;
+        r->conn = conn;
+        r->method = method;
+        r->path = url;
+        r->enc = "";
+        buf_init(&r->body);
+        buf_init(&r->decoded);
+        r->rt = route_find(s->routes, url);
+        atomic_fetch_add(&s->in_flight, 1);
+        *con_cls = r;
+        classify(r);
+        if (r->early == 413) {
+            /* declared too large: answer now; libmicrohttpd closes the connection after it */
+            http_respond_text(r, 413, "%s", r->early_msg);
+        }
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        if (!r->answered && !r->early && (r->rt->flags & ROUTE_BODY)) {
+            if (*upload_size > s->o.max_body_bytes - r->body.len) {
+                set_early(r, 413, "request body exceeds the limit of %zu bytes", s->o.max_body_bytes);
+                buf_free(&r->body);
+            } else if (buf_put(&r->body, upload_data, *upload_size)) {
+                set_early(r, 500, "out of memory while reading the body");
+                buf_free(&r->body);
+            }
+        }
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (r->answered) return MHD_YES;
+    if (r->early) http_respond_text(r, r->early, "%s", r->early_msg);
+    else run_handler(r);
+    return r->answered ? MHD_YES : MHD_NO;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)conn;
+    (void)toe;
+    http_server *s = cls;
+    http_req *r = *con_cls;
+    if (!r) return;
+    free_headers(r);
+    buf_free(&r->body);
+    buf_free(&r->decoded);
+    mem_free(r, sizeof *r);
+    *con_cls = NULL;
+    atomic_fetch_sub(&s->in_flight, 1);
+}
+
+static void on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    fputs("cairn: http: ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
+int http_start(const http_opts *o, http_server **out, cairn_err *err)
+{
+    *out = NULL;
+    if (!o->routes) return err_set(err, CAIRN_EINVAL, "http: no routing table");
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof ss);
+    unsigned fam_flag = 0;
+    struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+    if (inet_pton(AF_INET, o->host, &a4->sin_addr) == 1) {
+        a4->sin_family = AF_INET;
+        a4->sin_port = htons(o->port);
+    } else if (inet_pton(AF_INET6, o->host, &a6->sin6_addr) == 1) {
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons(o->port);
+        fam_flag = MHD_USE_IPv6;
+    } else {
+        return err_set(err, CAIRN_EINVAL, "http: listen address \"%s\" is not a numeric IPv4 or IPv6 address",
+                       o->host);
+    }
+    http_server *s = mem_calloc(1, sizeof *s);
+    if (!s) return err_set(err, CAIRN_ENOMEM, "http: out of memory");
+    s->o = *o;
+    s->routes = (route_table *)o->routes;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG | fam_flag;
+    errno = 0;
+    s->d = MHD_start_daemon(flags, o->port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                            MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(o->n_threads ? o->n_threads : 1),
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->conn_memory_bytes,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)o->idle_timeout_s,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)o->max_conns, MHD_OPTION_NOTIFY_COMPLETED,
+                            on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
+    if (!s->d) {
+        int e = errno;
+        mem_free(s, sizeof *s);
+        return err_sys(err, e, "http: cannot listen on %s:%u: %s", o->host, o->port,
+                       e ? strerror(e) : "libmicrohttpd refused to start");
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    s->port = di ? di->port : o->port;
+    *out = s;
+    return CAIRN_OK;
+}
+
+uint16_t http_port(const http_server *s) { return s->port; }
+
+uint64_t http_in_flight(const http_server *s) { return atomic_load(&((http_server *)s)->in_flight); }
+
+void http_stop(http_server *s, int64_t drain_ms)
+{
+    if (!s) return;
+    atomic_store(&s->stopping, 1);
+    MHD_socket ls = MHD_quiesce_daemon(s->d);
+    struct timespec step = {0, 10 * 1000 * 1000};
+    for (int64_t waited = 0; waited < drain_ms && atomic_load(&s->in_flight) > 0; waited += 10)
+        nanosleep(&step, NULL);
+    MHD_stop_daemon(s->d);
+    if (ls != MHD_INVALID_SOCKET) close(ls);
+    mem_free(s, sizeof *s);
+}

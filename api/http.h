@@ -1,0 +1,99 @@
+/*
+ * http — cairn's HTTP server: the libmicrohttpd daemon, per-request state and
+ * body accumulation. This module is the only includer of microhttpd.h; the
+ * handlers above it see an opaque http_req and a handful of accessors.
+ *
+ * Contract:
+ * - A handler (route.fn) is called once per request, on one of the daemon's
+ *   pool threads, after the whole body has arrived and been decoded from
+ *   gzip/deflate when the route allows it. It must answer exactly once with
+ *   one of the http_respond* calls; a handler that returns without answering
+ *   gets a 500 ("handler did not answer"), which is a bug.
+ * - Bodies are bounded by http_opts.max_body_bytes before and after gzip
+ *   (413 with a message); unsupported Content-Encodings are 415.
+ * - Handlers may block (a commit waits for its group fsync): the pool has
+ *   n_threads threads, and each serves many connections.
+ * - Thread safety: everything here may be called from any pool thread; an
+ *   http_req belongs to the thread running its handler.
+ */
+#ifndef CAIRN_HTTP_H
+#define CAIRN_HTTP_H
+#include <stddef.h>
+#include <stdint.h>
+
+#include "routes.h"
+
+typedef struct http_server http_server;
+
+typedef struct http_opts {
+    const char *host;          /* numeric IPv4/IPv6 address, e.g. "127.0.0.1". Default "127.0.0.1" */
+    uint16_t port;             /* 0 picks a free port (see http_port). Default 9490 */
+    unsigned n_threads;        /* pool threads. Default max(4, nproc) */
+    size_t max_body_bytes;     /* raw and gunzipped body cap. Default 64 MiB */
+    unsigned idle_timeout_s;   /* close a connection idle this long. Default 120 */
+    unsigned max_conns;        /* concurrent connections. Default 1024 */
+    size_t conn_memory_bytes;  /* libmicrohttpd per-connection pool; keep <= 32 KiB. Default 32 KiB */
+    const route_table *routes; /* borrowed; must outlive the server */
+} http_opts;
+
+void http_opts_default(http_opts *o);
+
+/*
+ * Start listening and serving. @return CAIRN_OK, CAIRN_EINVAL (bad host),
+ * CAIRN_EIO (bind failed: address in use; the message names it), CAIRN_ENOMEM.
+ * `*out` is returned owned; stop it with http_stop().
+ */
+int http_start(const http_opts *o, http_server **out, cairn_err *err);
+/* The port actually bound (useful with port 0). */
+uint16_t http_port(const http_server *s);
+/*
+ * Graceful stop: stop accepting connections, answer 503 to requests that
+ * begin from now on, wait up to `drain_ms` for requests in flight (whose
+ * bodies are arriving or whose handlers run) to finish, then close every
+ * connection and join the threads. http_stop(NULL, ...) does nothing.
+ */
+void http_stop(http_server *s, int64_t drain_ms);
+/* Requests begun and not yet completed. */
+uint64_t http_in_flight(const http_server *s);
+
+/* ==== Request accessors (valid during the handler) ========================== */
+
+typedef struct http_req http_req;
+
+const char *http_method(const http_req *r); /* "GET", "POST", ... */
+const char *http_path(const http_req *r);   /* URL path, percent-decoded by libmicrohttpd */
+const route *http_route(const http_req *r);
+/* A request header (case-insensitive name), or NULL. */
+const char *http_header(const http_req *r, const char *name_z);
+/* A query-string argument, or NULL. */
+const char *http_query_arg(const http_req *r, const char *name_z);
+/* The body (gunzipped when the route allows gzip); len 0 for none. Borrowed. */
+const uint8_t *http_body(const http_req *r, size_t *len);
+/* The Content-Encoding the handler still has to undo: "" (identity/none) or e.g. "snappy". */
+const char *http_body_encoding(const http_req *r);
+/*
+ * The media type of Content-Type, lower-cased, parameters stripped, into dst
+ * ("" when absent). @return dst.
+ */
+const char *http_media_type(const http_req *r, char *dst, size_t cap);
+/* The value of parameter `param_z` of Content-Type into dst, or NULL when absent. */
+const char *http_media_param(const http_req *r, const char *param_z, char *dst, size_t cap);
+
+/* ==== Answering ================================================================= */
+
+/* Add a response header to the answer about to be sent (up to 8). Strings are copied. */
+int http_set_header(http_req *r, const char *name_z, const char *value_z);
+/* Answer with a copy of body. @return CAIRN_OK or CAIRN_ENOMEM (then a 500 went out instead, if possible). */
+int http_respond(http_req *r, unsigned status, const char *content_type_z, const void *body, size_t len);
+/*
+ * Answer with `body` of `len` bytes inside an allocation of `cap` bytes from
+ * mem_alloc: takes it (freed with mem_free(body, cap) once sent, on success
+ * and on failure). No copy.
+ */
+int http_respond_take(http_req *r, unsigned status, const char *content_type_z, void *body, size_t len,
+                      size_t cap);
+/* Plain-text answer (text/plain; charset=utf-8) formatted with printf, newline appended. */
+int http_respond_text(http_req *r, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Whether a response was queued already. */
+int http_answered(const http_req *r);
+#endif

@@ -1,0 +1,454 @@
+/*
+ * server.c — `cairn serve`: one port for every endpoint, one data directory.
+ *
+ * Start-up order matters for two promises. Readiness: the HTTP port opens
+ * first and the database is opened (LMDB plus WAL replay, which can take a
+ * while after a crash) on a separate thread; until it is done /-/ready and
+ * /ready answer 503 and the write endpoints answer 503 too, which every
+ * sender retries, while /-/healthy says 200 from the first moment: the
+ * process is alive, just not ready. A failed open ends the process with
+ * status 1 and the engine's message.
+ *
+ * Clean shutdown: SIGINT and SIGTERM are blocked in every thread (the mask is
+ * set before any thread exists, and threads inherit it) and the main thread
+ * waits for them with sigwait(), so no handler runs in signal context. On a
+ * signal it stops accepting, lets requests in flight finish (their commits
+ * complete and their clients get answers; new requests on open keep-alive
+ * connections get 503), waits for the opener thread, then cairn_close()
+ * checkpoints and closes, and the process exits 0. SIGPIPE is ignored: a
+ * client that hangs up must not kill the server.
+ *
+ * /metrics is built on each scrape from cairn_stats_get(), the write API's
+ * counters (push_api.h) and the routing table's per-route status counters,
+ * in text format 0.0.4 with the Content-Type Prometheus 3 insists on. It is
+ * small (a few kB) and assembled in one buffer handed to libmicrohttpd
+ * without a copy.
+ *
+ * Flags and their defaults are documented in docs/api.md; the duration
+ * syntax is Prometheus' (15d, 12h, 1h30m, 0 = keep forever).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "http.h"
+#include "mem.h"
+#include "push_api.h"
+#include "server.h"
+
+/* ==== Flag parsing ==================================================================== */
+
+int server_parse_duration(const char *s, int64_t *ms)
+{
+    if (!s || !*s) return -1;
+    if (!strcmp(s, "0")) {
+        *ms = 0;
+        return 0;
+    }
+    /* largest first; "ms" before "m" so the longer unit wins */
+    static const struct {
+        const char *u;
+        int64_t ms;
+    } units[] = {{"y", 31536000000}, {"w", 604800000}, {"d", 86400000}, {"h", 3600000},
+                 {"ms", 1},          {"m", 60000},     {"s", 1000}};
+    static const int rank[] = {6, 5, 4, 3, 0, 2, 1}; /* size order: each unit once, largest first */
+    int64_t total = 0;
+    int last = 7;
+    const char *p = s;
+    while (*p) {
+        if (*p < '0' || *p > '9') return -1;
+        int64_t n = 0;
+        while (*p >= '0' && *p <= '9') {
+            if (n > (INT64_MAX - 9) / 10) return -1;
+            n = n * 10 + (*p++ - '0');
+        }
+        int u = -1;
+        for (int i = 0; i < 7 && u < 0; i++)
+            if (!strncmp(p, units[i].u, strlen(units[i].u))) u = i;
+        if (u < 0 || rank[u] >= last) return -1;
+        last = rank[u];
+        p += strlen(units[u].u);
+        if (n > (INT64_MAX - total) / units[u].ms) return -1;
+        total += n * units[u].ms;
+    }
+    *ms = total;
+    return 0;
+}
+
+int server_parse_listen(const char *s, char *host, size_t host_cap, uint16_t *port)
+{
+    const char *colon;
+    const char *h = s;
+    size_t hl;
+    if (s[0] == '[') {
+        const char *end = strchr(s, ']');
+        if (!end || end[1] != ':') return -1;
+        h = s + 1;
+        hl = (size_t)(end - h);
+        colon = end + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon) return -1;
+        hl = (size_t)(colon - s);
+    }
+    if (hl == 0) h = "0.0.0.0", hl = 7;
+    if (hl + 1 > host_cap) return -1;
+    char *e;
+    errno = 0;
+    unsigned long p = strtoul(colon + 1, &e, 10);
+    if (!colon[1] || *e || errno || p > 65535) return -1;
+    memcpy(host, h, hl);
+    host[hl] = 0;
+    *port = (uint16_t)p;
+    return 0;
+}
+
+/* ==== State ============================================================================== */
+
+typedef struct server {
+    wapi_ctx w;
+    route_table routes;
+    char data_dir[4096];
+    cairn_options dbo;
+    cairn_db *db;
+    pthread_t opener;
+    int open_rc;
+    cairn_err open_err;
+    int64_t started_unix;
+} server;
+
+static void *open_thread(void *arg)
+{
+    server *s = arg;
+    s->open_rc = cairn_open(s->data_dir, &s->dbo, &s->db, &s->open_err);
+    if (s->open_rc == CAIRN_OK) {
+        wapi_set_db(&s->w, s->db);
+        fprintf(stderr, "cairn: ready (data %s)\n", s->data_dir);
+    } else {
+        fprintf(stderr, "cairn: cannot open %s: %s\n", s->data_dir, s->open_err.msg);
+        kill(getpid(), SIGTERM);
+    }
+    return NULL;
+}
+
+/* ==== Health, readiness ========================================================================= */
+
+static void h_healthy(http_req *req, void *ctx)
+{
+    (void)ctx;
+    http_respond(req, 200, "text/plain; charset=utf-8", "cairn is Healthy.\n", 18);
+}
+
+static void h_ready(http_req *req, void *ctx)
+{
+    server *s = ctx;
+    if (atomic_load(&s->w.db)) http_respond(req, 200, "text/plain; charset=utf-8", "cairn is Ready.\n", 16);
+    else http_respond(req, 503, "text/plain; charset=utf-8", "cairn is not ready: opening the database.\n", 42);
+}
+
+/* ==== /metrics ==================================================================================== */
+
+typedef struct mw {
+    buf b;
+    int failed;
+} mw;
+
+static void mprintf(mw *m, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void mprintf(mw *m, const char *fmt, ...)
+{
+    if (m->failed) return;
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof tmp || buf_put(&m->b, tmp, (size_t)n)) m->failed = 1;
+}
+
+static void family(mw *m, const char *name, const char *type, const char *help)
+{
+    mprintf(m, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+static uint64_t ld(const atomic_uint_fast64_t *a) { return atomic_load_explicit(a, memory_order_relaxed); }
+
+static void process_metrics(mw *m, const server *s)
+{
+    struct rusage ru;
+    if (!getrusage(RUSAGE_SELF, &ru)) {
+        double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
+                     (double)ru.ru_stime.tv_usec / 1e6;
+        family(m, "process_cpu_seconds_total", "counter", "Total user and system CPU time spent in seconds.");
+        mprintf(m, "process_cpu_seconds_total %.6f\n", cpu);
+    }
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        unsigned long vsz, rss;
+        if (fscanf(f, "%lu %lu", &vsz, &rss) == 2) {
+            long pg = sysconf(_SC_PAGESIZE);
+            family(m, "process_resident_memory_bytes", "gauge", "Resident memory size in bytes.");
+            mprintf(m, "process_resident_memory_bytes %lu\n", rss * (unsigned long)pg);
+        }
+        fclose(f);
+    }
+    family(m, "process_start_time_seconds", "gauge", "Start time of the process since unix epoch in seconds.");
+    mprintf(m, "process_start_time_seconds %" PRId64 "\n", s->started_unix);
+}
+
+static void h_metrics(http_req *req, void *ctx)
+{
+    server *s = ctx;
+    mw m = {0};
+    buf_init(&m.b);
+    buf_reserve(&m.b, 16384);
+    family(&m, "cairn_build_info", "gauge", "cairn version; always 1.");
+    mprintf(&m, "cairn_build_info{version=\"%s\"} 1\n", cairn_version());
+    cairn_db *db = atomic_load(&s->w.db);
+    family(&m, "cairn_ready", "gauge", "1 once the database is open and the WAL replayed.");
+    mprintf(&m, "cairn_ready %d\n", db != NULL);
+
+    /* write API */
+    family(&m, "cairn_samples_received_total", "counter", "Metric samples committed, by protocol.");
+    for (int p = 0; p < WAPI_N_PROTO; p++)
+        if (p != WAPI_LOKI_JSON && p != WAPI_LOKI_PROTO && p != WAPI_OTLP_LOGS)
+            mprintf(&m, "cairn_samples_received_total{protocol=\"%s\"} %" PRIu64 "\n", wapi_proto_names[p],
+                    ld(&s->w.received[p]));
+    family(&m, "cairn_log_lines_received_total", "counter", "Log lines committed, by protocol.");
+    for (int p = WAPI_LOKI_JSON; p < WAPI_N_PROTO; p++)
+        if (p != WAPI_OTLP_METRICS)
+            mprintf(&m, "cairn_log_lines_received_total{protocol=\"%s\"} %" PRIu64 "\n", wapi_proto_names[p],
+                    ld(&s->w.received[p]));
+    family(&m, "cairn_write_requests_total", "counter", "Write requests committed (2xx), by protocol.");
+    for (int p = 0; p < WAPI_N_PROTO; p++)
+        mprintf(&m, "cairn_write_requests_total{protocol=\"%s\"} %" PRIu64 "\n", wapi_proto_names[p],
+                ld(&s->w.requests[p]));
+    family(&m, "cairn_write_requests_rejected_total", "counter",
+           "Write requests rejected, by protocol and reason (nothing of them was stored).");
+    for (int p = 0; p < WAPI_N_PROTO; p++)
+        for (int r = 0; r < WAPI_N_REASON; r++) {
+            uint64_t v = ld(&s->w.rejected[p][r]);
+            if (v || r == WAPI_R_BAD_DATA)
+                mprintf(&m, "cairn_write_requests_rejected_total{protocol=\"%s\",reason=\"%s\"} %" PRIu64 "\n",
+                        wapi_proto_names[p], wapi_reason_names[r], v);
+        }
+    family(&m, "cairn_commit_duration_seconds", "histogram", "Time spent in cairn_commit per write request.");
+    uint64_t cum = 0;
+    for (int i = 0; i <= WAPI_N_BUCKETS; i++) {
+        cum += ld(&s->w.commit_hist[i]);
+        if (i < WAPI_N_BUCKETS)
+            mprintf(&m, "cairn_commit_duration_seconds_bucket{le=\"%g\"} %" PRIu64 "\n", wapi_buckets[i], cum);
+        else mprintf(&m, "cairn_commit_duration_seconds_bucket{le=\"+Inf\"} %" PRIu64 "\n", cum);
+    }
+    mprintf(&m, "cairn_commit_duration_seconds_sum %.9f\n", (double)ld(&s->w.commit_ns_sum) / 1e9);
+    mprintf(&m, "cairn_commit_duration_seconds_count %" PRIu64 "\n", ld(&s->w.commit_count));
+
+    /* engine */
+    if (db) {
+        cairn_stats st;
+        cairn_stats_get(db, &st);
+        family(&m, "cairn_series", "gauge", "Metric series in the index.");
+        mprintf(&m, "cairn_series %" PRIu64 "\n", st.n_series);
+        family(&m, "cairn_streams", "gauge", "Log streams in the index.");
+        mprintf(&m, "cairn_streams %" PRIu64 "\n", st.n_streams);
+        family(&m, "cairn_samples_appended_total", "counter", "Samples appended by the engine.");
+        mprintf(&m, "cairn_samples_appended_total %" PRIu64 "\n", st.samples_appended);
+        family(&m, "cairn_log_entries_appended_total", "counter", "Log entries appended by the engine.");
+        mprintf(&m, "cairn_log_entries_appended_total %" PRIu64 "\n", st.entries_appended);
+        family(&m, "cairn_log_appended_bytes_total", "counter", "Bytes of log lines appended.");
+        mprintf(&m, "cairn_log_appended_bytes_total %" PRIu64 "\n", st.log_bytes_appended);
+        family(&m, "cairn_samples_duplicate_ignored_total", "counter",
+               "Samples dropped as exact duplicates (same timestamp and value).");
+        mprintf(&m, "cairn_samples_duplicate_ignored_total %" PRIu64 "\n", st.samples_dup_ignored);
+        family(&m, "cairn_samples_rejected_total", "counter", "Samples rejected at commit, by reason.");
+        mprintf(&m, "cairn_samples_rejected_total{reason=\"out_of_order\"} %" PRIu64 "\n", st.samples_rejected_ooo);
+        mprintf(&m, "cairn_samples_rejected_total{reason=\"duplicate_timestamp\"} %" PRIu64 "\n",
+                st.samples_rejected_dup);
+        family(&m, "cairn_log_entries_duplicate_ignored_total", "counter",
+               "Log entries dropped as exact duplicates (same timestamp and line).");
+        mprintf(&m, "cairn_log_entries_duplicate_ignored_total %" PRIu64 "\n", st.entries_dup_ignored);
+        family(&m, "cairn_log_entries_rejected_total", "counter", "Log entries rejected at commit, by reason.");
+        mprintf(&m, "cairn_log_entries_rejected_total{reason=\"out_of_order\"} %" PRIu64 "\n",
+                st.entries_rejected_ooo);
+        family(&m, "cairn_commits_total", "counter", "Batches committed.");
+        mprintf(&m, "cairn_commits_total %" PRIu64 "\n", st.commits);
+        family(&m, "cairn_wal_bytes", "gauge", "Bytes in WAL segments on disk.");
+        mprintf(&m, "cairn_wal_bytes %" PRIu64 "\n", st.wal_bytes);
+        family(&m, "cairn_wal_fsyncs_total", "counter", "WAL fsyncs (group commit shares one among writers).");
+        mprintf(&m, "cairn_wal_fsyncs_total %" PRIu64 "\n", st.wal_fsyncs);
+        family(&m, "cairn_checkpoints_total", "counter", "Checkpoints written.");
+        mprintf(&m, "cairn_checkpoints_total %" PRIu64 "\n", st.checkpoints);
+        family(&m, "cairn_memory_bytes", "gauge", "Bytes currently allocated by cairn.");
+        mprintf(&m, "cairn_memory_bytes %" PRIu64 "\n", st.mem_bytes);
+    }
+    size_t n_meta = 0;
+    pthread_mutex_lock(&s->w.meta_mu);
+    n_meta = s->w.meta.n;
+    pthread_mutex_unlock(&s->w.meta_mu);
+    family(&m, "cairn_metadata_families", "gauge", "Metric families with HELP/TYPE metadata in memory.");
+    mprintf(&m, "cairn_metadata_families %zu\n", n_meta);
+
+    /* HTTP */
+    family(&m, "cairn_http_requests_total", "counter", "HTTP requests answered, by route and status code.");
+    for (size_t i = 0; i <= s->routes.n; i++) {
+        const route *r = i < s->routes.n ? &s->routes.v[i] : &s->routes.none;
+        for (size_t k = 0; k < ROUTE_N_CODES; k++) {
+            uint64_t v = ld(&r->count[k]);
+            if (!v) continue;
+            if (k < ROUTE_N_CODES - 1)
+                mprintf(&m, "cairn_http_requests_total{route=\"%s\",code=\"%u\"} %" PRIu64 "\n", r->name,
+                        route_codes[k], v);
+            else mprintf(&m, "cairn_http_requests_total{route=\"%s\",code=\"other\"} %" PRIu64 "\n", r->name, v);
+        }
+    }
+    process_metrics(&m, s);
+    if (m.failed || !m.b.p) {
+        buf_free(&m.b);
+        http_respond_text(req, 500, "out of memory building /metrics");
+        return;
+    }
+    http_respond_take(req, 200, "text/plain; version=0.0.4; charset=utf-8", m.b.p, m.b.len, m.b.cap);
+}
+
+/* ==== The command ================================================================================ */
+
+static int serve_usage(void)
+{
+    fprintf(stderr,
+            "usage: cairn serve [--listen ADDR:PORT] [--data DIR] [--retention-metrics DURATION]\n"
+            "                   [--retention-logs DURATION] [--threads N] [--max-body-bytes N]\n"
+            "                   [--idle-timeout DURATION]\n"
+            "  --listen            address and port (default 127.0.0.1:9490; port 0 picks a free one)\n"
+            "  --data              data directory (default ./data)\n"
+            "  --retention-metrics keep metric samples this long (default 15d; 0 = forever)\n"
+            "  --retention-logs    keep log entries this long (default 7d; 0 = forever)\n"
+            "  --threads           HTTP worker threads (default max(4, CPUs))\n"
+            "  --max-body-bytes    request body limit, before and after decompression (default 67108864)\n"
+            "  --idle-timeout      close idle connections after this long (default 2m)\n");
+    return 2;
+}
+
+int server_main(int argc, char **argv)
+{
+    static server s; /* one per process: it lives as long as the command */
+    memset(&s, 0, sizeof s);
+    const char *listen = "127.0.0.1:9490", *data = "./data";
+    cairn_options_default(&s.dbo);
+    http_opts ho;
+    http_opts_default(&ho);
+    ingest_opts io;
+    ingest_opts_default(&io);
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int64_t d;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) return serve_usage();
+        if (!v) {
+            fprintf(stderr, "cairn serve: %s needs a value\n", a);
+            return serve_usage();
+        }
+        i++;
+        if (!strcmp(a, "--listen")) listen = v;
+        else if (!strcmp(a, "--data")) data = v;
+        else if (!strcmp(a, "--retention-metrics") || !strcmp(a, "--retention-logs") ||
+                 !strcmp(a, "--idle-timeout")) {
+            if (server_parse_duration(v, &d)) {
+                fprintf(stderr, "cairn serve: %s: \"%s\" is not a duration (e.g. 15d, 12h, 90m, 0)\n", a, v);
+                return 2;
+            }
+            if (!strcmp(a, "--retention-metrics")) s.dbo.retention_metrics_ms = d;
+            else if (!strcmp(a, "--retention-logs")) s.dbo.retention_logs_ms = d;
+            else ho.idle_timeout_s = (unsigned)(d / 1000 ? d / 1000 : 1);
+        } else if (!strcmp(a, "--threads")) {
+            long n = strtol(v, NULL, 10);
+            if (n < 1 || n > 256) {
+                fprintf(stderr, "cairn serve: --threads wants 1..256\n");
+                return 2;
+            }
+            ho.n_threads = (unsigned)n;
+        } else if (!strcmp(a, "--max-body-bytes")) {
+            unsigned long long n = strtoull(v, NULL, 10);
+            if (n < 1024) {
+                fprintf(stderr, "cairn serve: --max-body-bytes wants at least 1024\n");
+                return 2;
+            }
+            ho.max_body_bytes = (size_t)n;
+            io.max_body_bytes = (size_t)n;
+        } else {
+            fprintf(stderr, "cairn serve: unknown option %s\n", a);
+            return serve_usage();
+        }
+    }
+    char host[256];
+    if (server_parse_listen(listen, host, sizeof host, &ho.port)) {
+        fprintf(stderr, "cairn serve: --listen wants ADDR:PORT, got \"%s\"\n", listen);
+        return 2;
+    }
+    ho.host = host;
+    if (strlen(data) >= sizeof s.data_dir) {
+        fprintf(stderr, "cairn serve: --data path too long\n");
+        return 2;
+    }
+    strcpy(s.data_dir, data);
+    s.started_unix = (int64_t)time(NULL);
+
+    /* signals: blocked everywhere, taken by sigwait below */
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (wapi_init(&s.w, &io)) {
+        fprintf(stderr, "cairn serve: out of memory\n");
+        return 1;
+    }
+    route_table_init(&s.routes);
+    int rc = 0;
+    rc |= route_add(&s.routes, "/-/healthy", ROUTE_GET | ROUTE_HEAD, 0, h_healthy, &s, "healthy");
+    rc |= route_add(&s.routes, "/-/ready", ROUTE_GET | ROUTE_HEAD, 0, h_ready, &s, "ready");
+    rc |= route_add(&s.routes, "/ready", ROUTE_GET | ROUTE_HEAD, 0, h_ready, &s, "ready_loki");
+    rc |= route_add(&s.routes, "/metrics", ROUTE_GET | ROUTE_HEAD, 0, h_metrics, &s, "metrics");
+    rc |= wapi_routes(&s.w, &s.routes);
+    if (rc) {
+        fprintf(stderr, "cairn serve: out of memory\n");
+        return 1;
+    }
+    ho.routes = &s.routes;
+    http_server *hs;
+    cairn_err e;
+    if (http_start(&ho, &hs, &e)) {
+        fprintf(stderr, "cairn serve: %s\n", e.msg);
+        return 1;
+    }
+    fprintf(stderr, "cairn: listening on %s%s%s:%u (data %s, %u threads)\n", strchr(host, ':') ? "[" : "", host,
+            strchr(host, ':') ? "]" : "", http_port(hs), data, ho.n_threads);
+    if (pthread_create(&s.opener, NULL, open_thread, &s)) {
+        fprintf(stderr, "cairn serve: cannot start a thread\n");
+        http_stop(hs, 0);
+        return 1;
+    }
+    int sig = 0;
+    sigwait(&set, &sig);
+    fprintf(stderr, "cairn: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    http_stop(hs, 30000);
+    pthread_join(s.opener, NULL);
+    int status = 0;
+    if (s.open_rc == CAIRN_OK) {
+        wapi_set_db(&s.w, NULL);
+        cairn_close(s.db);
+        fprintf(stderr, "cairn: checkpointed and closed %s\n", data);
+    } else {
+        status = 1;
+    }
+    wapi_free(&s.w);
+    route_table_free(&s.routes);
+    return status;
+}

@@ -1,0 +1,29 @@
+/*
+ * arena — a bump allocator for short lives.
+ *
+ * A query (tokens' decoded strings, the AST, values, output) or an ingest
+ * request owns one arena and frees everything in it with one arena_free().
+ * Memory comes from mem_ in chunks; nothing is freed individually. An arena is
+ * not thread-safe: one owner at a time.
+ */
+#ifndef CAIRN_ARENA_H
+#define CAIRN_ARENA_H
+#include <stddef.h>
+
+typedef struct arena arena;
+
+/* A new empty arena whose chunks are at least `chunk_bytes` (0: 16 KiB).
+ * Returns owned (arena_free), or NULL when out of memory. */
+arena *arena_new(size_t chunk_bytes);
+/* Free every chunk and the arena. arena_free(NULL) does nothing. */
+void arena_free(arena *a);
+/* `n` bytes aligned for any type, uninitialised; NULL when out of memory.
+ * Valid until arena_free(). n == 0 returns a valid unique pointer. */
+void *arena_alloc(arena *a, size_t n);
+/* Like arena_alloc but zeroed; `n * size` is checked for overflow. */
+void *arena_calloc(arena *a, size_t n, size_t size);
+/* Copy `n` bytes of `s` and append a NUL; NULL when out of memory. */
+char *arena_strdup(arena *a, const char *s, size_t n);
+/* Bytes handed out so far (excluding chunk slack), for limits and tests. */
+size_t arena_used(const arena *a);
+#endif

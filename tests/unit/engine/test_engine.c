@@ -1,0 +1,408 @@
+/*
+ * test_engine.c — the public API of the storage engine end to end:
+ * commit rules (duplicates, conflicts, out-of-order window, backfill, limits,
+ * atomicity), reads (select, samples, label names/values bounded by time,
+ * kinds never mixing), checkpoint/reopen, chunk cutting, retention.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cairn.h"
+#include "support.h"
+
+typedef struct fx {
+    char *dir;
+    cairn_db *db;
+    cairn_options o;
+} fx;
+
+static int setup(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    f->dir = t_tmpdir("engine");
+    cairn_options_default(&f->o);
+    f->o.background = 0;
+    f->o.retention_metrics_ms = 0;
+    f->o.retention_logs_ms = 0;
+    cairn_err e;
+    if (cairn_open(f->dir, &f->o, &f->db, &e)) {
+        fprintf(stderr, "open: %s\n", e.msg);
+        return -1;
+    }
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    cairn_close(f->db);
+    t_tmpdir_free(f->dir);
+    free(f);
+    return 0;
+}
+
+static void reopen(fx *f)
+{
+    cairn_close(f->db);
+    cairn_err e;
+    assert_int_equal(cairn_open(f->dir, &f->o, &f->db, &e), CAIRN_OK);
+}
+
+/* Commit one sample of {__name__=name, k=v}. */
+static int put(fx *f, const char *name, const char *k, const char *v, int64_t t, double val, cairn_err *e)
+{
+    cairn_batch *b = cairn_batch_new();
+    cairn_label ls[2] = {{"__name__", 8, name, strlen(name)}, {k, strlen(k), v, strlen(v)}};
+    int ref = cairn_batch_series(b, CAIRN_KIND_METRIC, ls, 2, e);
+    assert_true(ref >= 0);
+    assert_int_equal(cairn_batch_sample(b, ref, t, val, e), CAIRN_OK);
+    int rc = cairn_commit(f->db, b, e);
+    cairn_batch_free(b);
+    return rc;
+}
+
+static uint64_t only_id(fx *f, int kind, const char *name, const char *value)
+{
+    cairn_matcher m = {CAIRN_MATCH_EQ, name, strlen(name), value, strlen(value)};
+    cairn_series_set *s;
+    cairn_err e;
+    assert_int_equal(cairn_select(f->db, kind, &m, 1, INT64_MIN, INT64_MAX, &s, &e), CAIRN_OK);
+    assert_int_equal(cairn_series_set_count(s), 1);
+    uint64_t id;
+    assert_int_equal(cairn_series_set_next(s, &id, NULL, NULL), 1);
+    cairn_series_set_close(s);
+    return id;
+}
+
+/* Read all samples of a series into arrays; returns count. */
+static size_t read_all(fx *f, uint64_t id, int64_t mint, int64_t maxt, int64_t *ts, double *vs, size_t cap)
+{
+    cairn_samples *it;
+    cairn_err e;
+    assert_int_equal(cairn_samples_open(f->db, id, mint, maxt, &it, &e), CAIRN_OK);
+    size_t n = 0;
+    int64_t t;
+    double v;
+    int rc;
+    while ((rc = cairn_samples_next(it, &t, &v)) == 1) {
+        assert_true(n < cap);
+        if (n) assert_true(t > ts[n - 1]);
+        ts[n] = t, vs[n] = v, n++;
+    }
+    assert_int_equal(rc, 0);
+    cairn_samples_close(it);
+    return n;
+}
+
+static void test_commit_roundtrip_special_values(void **state)
+{
+    fx *f = *state;
+    const uint64_t bits[] = {0x7ff0000000000002ULL, 0x7ff8000000000001ULL, 0xfff0000000000000ULL,
+                             0x7ff0000000000000ULL, 0x8000000000000000ULL, 0x0000000000000001ULL,
+                             0x3ff0000000000000ULL};
+    cairn_batch *b = cairn_batch_new();
+    cairn_err e;
+    cairn_label ls[1] = {CAIRN_LABEL("__name__", "special")};
+    int ref = cairn_batch_series(b, CAIRN_KIND_METRIC, ls, 1, &e);
+    for (size_t i = 0; i < 7; i++) assert_int_equal(cairn_batch_sample(b, ref, 1000 * (int64_t)i, t_double(bits[i]), &e), 0);
+    assert_int_equal(cairn_commit(f->db, b, &e), CAIRN_OK);
+    cairn_batch_free(b);
+    for (int pass = 0; pass < 2; pass++) {
+        uint64_t id = only_id(f, CAIRN_KIND_METRIC, "__name__", "special");
+        int64_t ts[16];
+        double vs[16];
+        assert_int_equal(read_all(f, id, INT64_MIN, INT64_MAX, ts, vs, 16), 7);
+        for (size_t i = 0; i < 7; i++) {
+            assert_int_equal(ts[i], 1000 * (int64_t)i);
+            assert_int_equal(t_bits(vs[i]), bits[i]);
+        }
+        reopen(f); /* second pass reads after checkpoint + reopen */
+    }
+}
+
+static void test_commit_duplicates_and_conflicts(void **state)
+{
+    fx *f = *state;
+    cairn_err e;
+    assert_int_equal(put(f, "m", "a", "1", 1000, 1.5, &e), CAIRN_OK);
+    assert_int_equal(put(f, "m", "a", "1", 2000, 2.5, &e), CAIRN_OK);
+    /* same value: ignored */
+    assert_int_equal(put(f, "m", "a", "1", 1000, 1.5, &e), CAIRN_OK);
+    /* different value: rejected, named */
+    assert_int_equal(put(f, "m", "a", "1", 1000, 9.0, &e), CAIRN_EOUTOFORDER);
+    assert_non_null(strstr(e.msg, "duplicate sample for timestamp 1000"));
+    assert_non_null(strstr(e.msg, "__name__=\"m\""));
+    /* the same inside one batch */
+    cairn_batch *b = cairn_batch_new();
+    cairn_label ls[2] = {CAIRN_LABEL("__name__", "m"), CAIRN_LABEL("a", "2")};
+    int ref = cairn_batch_series(b, CAIRN_KIND_METRIC, ls, 2, &e);
+    cairn_batch_sample(b, ref, 5, 1.0, &e);
+    cairn_batch_sample(b, ref, 5, 2.0, &e);
+    assert_int_equal(cairn_commit(f->db, b, &e), CAIRN_EOUTOFORDER);
+    cairn_batch_free(b);
+    cairn_stats st;
+    cairn_stats_get(f->db, &st);
+    assert_int_equal(st.samples_dup_ignored, 1);
+    assert_int_equal(st.samples_rejected_dup, 2);
+    /* the rejected batch left nothing: series a=2 has no data in any range */
+    cairn_series_set *s;
+    cairn_matcher m = {CAIRN_MATCH_EQ, "a", 1, "2", 1};
+    assert_int_equal(cairn_select(f->db, CAIRN_KIND_METRIC, &m, 1, INT64_MIN, INT64_MAX, &s, &e), CAIRN_OK);
+    assert_int_equal(cairn_series_set_count(s), 0);
+    cairn_series_set_close(s);
+    int64_t ts[8];
+    double vs[8];
+    assert_int_equal(read_all(f, only_id(f, CAIRN_KIND_METRIC, "a", "1"), INT64_MIN, INT64_MAX, ts, vs, 8), 2);
+    assert_bits_equal(vs[0], 1.5);
+}
+
+static void test_commit_out_of_order_window(void **state)
+{
+    fx *f = *state;
+    cairn_err e;
+    const int64_t h = 3600 * 1000;
+    assert_int_equal(put(f, "w", "a", "1", 10 * h, 1, &e), CAIRN_OK);
+    assert_int_equal(put(f, "w", "a", "1", 10 * h - h / 2, 2, &e), CAIRN_OK); /* within 1 h */
+    assert_int_equal(put(f, "w", "a", "1", 10 * h - 2 * h, 3, &e), CAIRN_EOUTOFORDER);
+    assert_non_null(strstr(e.msg, "too old"));
+    /* a new series takes any age (backfill) */
+    assert_int_equal(put(f, "w", "a", "2", 1, 4, &e), CAIRN_OK);
+    int64_t ts[8];
+    double vs[8];
+    uint64_t id = only_id(f, CAIRN_KIND_METRIC, "a", "1");
+    assert_int_equal(read_all(f, id, INT64_MIN, INT64_MAX, ts, vs, 8), 2);
+    assert_int_equal(ts[0], 10 * h - h / 2);
+    assert_int_equal(ts[1], 10 * h);
+    reopen(f);
+    assert_int_equal(read_all(f, id, INT64_MIN, INT64_MAX, ts, vs, 8), 2);
+    assert_int_equal(ts[0], 10 * h - h / 2);
+}
+
+static void test_series_chunk_cut_and_ranges(void **state)
+{
+    fx *f = *state;
+    cairn_err e;
+    cairn_batch *b = cairn_batch_new();
+    cairn_label ls[2] = {CAIRN_LABEL("__name__", "many"), CAIRN_LABEL("job", "x")};
+    /* 1000 samples at 15 s, committed in 10 batches, with a checkpoint in the middle */
+    for (int k = 0; k < 10; k++) {
+        cairn_batch_reset(b);
+        int ref = cairn_batch_series(b, CAIRN_KIND_METRIC, ls, 2, &e);
+        for (int i = 0; i < 100; i++) cairn_batch_sample(b, ref, (int64_t)(k * 100 + i) * 15000, k * 100 + i, &e);
+        assert_int_equal(cairn_commit(f->db, b, &e), CAIRN_OK);
+        if (k == 4) assert_int_equal(cairn_checkpoint(f->db, &e), CAIRN_OK);
+    }
+    cairn_batch_free(b);
+    uint64_t id = only_id(f, CAIRN_KIND_METRIC, "job", "x");
+    static int64_t ts[1100];
+    static double vs[1100];
+    for (int pass = 0; pass < 2; pass++) {
+        assert_int_equal(read_all(f, id, INT64_MIN, INT64_MAX, ts, vs, 1100), 1000);
+        for (int i = 0; i < 1000; i++) {
+            assert_int_equal(ts[i], (int64_t)i * 15000);
+            assert_bits_equal(vs[i], (double)i);
+        }
+        /* inclusive bounds, a window across chunk boundaries */
+        assert_int_equal(read_all(f, id, 115 * 15000, 365 * 15000, ts, vs, 1100), 251);
+        assert_int_equal(ts[0], 115 * 15000);
+        reopen(f);
+    }
+}
+
+static void test_select_matchers_and_kinds(void **state)
+{
+    fx *f = *state;
+    cairn_err e;
+    assert_int_equal(put(f, "up", "job", "api", 1000, 1, &e), 0);
+    assert_int_equal(put(f, "up", "job", "db", 1000, 1, &e), 0);
+    assert_int_equal(put(f, "down", "zone", "eu", 1000, 1, &e), 0);
+    cairn_batch *b = cairn_batch_new();
+    cairn_label ls[1] = {CAIRN_LABEL("job", "api")};
+    int ref = cairn_batch_series(b, CAIRN_KIND_LOG, ls, 1, &e);
+    assert_int_equal(cairn_batch_entry(b, ref, 5, "hello", 5, NULL, 0, &e), 0);
+    assert_int_equal(cairn_commit(f->db, b, &e), 0);
+    cairn_batch_free(b);
+    struct {
+        cairn_matcher m;
+        size_t metric, log;
+    } cases[] = {
+        {{CAIRN_MATCH_EQ, "job", 3, "api", 3}, 1, 1},
+        {{CAIRN_MATCH_NE, "job", 3, "api", 3}, 2, 0},
+        {{CAIRN_MATCH_RE, "job", 3, "a.*|d.", 6}, 2, 1},
+        {{CAIRN_MATCH_NRE, "job", 3, "a.*", 3}, 2, 0},
+        {{CAIRN_MATCH_EQ, "job", 3, "", 0}, 1, 0},  /* missing label matches "" */
+        {{CAIRN_MATCH_NE, "job", 3, "", 0}, 2, 1},
+        {{CAIRN_MATCH_RE, "job", 3, "ap", 2}, 0, 0}, /* anchored */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        cairn_series_set *s;
+        assert_int_equal(cairn_select(f->db, CAIRN_KIND_METRIC, &cases[i].m, 1, INT64_MIN, INT64_MAX, &s, &e), 0);
+        if (cairn_series_set_count(s) != cases[i].metric) fail_msg("case %zu: metric count %zu", i, cairn_series_set_count(s));
+        cairn_series_set_close(s);
+        assert_int_equal(cairn_select(f->db, CAIRN_KIND_LOG, &cases[i].m, 1, INT64_MIN, INT64_MAX, &s, &e), 0);
+        if (cairn_series_set_count(s) != cases[i].log) fail_msg("case %zu: log count %zu", i, cairn_series_set_count(s));
+        cairn_series_set_close(s);
+    }
+    cairn_matcher bad = {CAIRN_MATCH_RE, "job", 3, "(", 1};
+    cairn_series_set *s;
+    assert_int_equal(cairn_select(f->db, CAIRN_KIND_METRIC, &bad, 1, INT64_MIN, INT64_MAX, &s, &e), CAIRN_EINVAL);
+    assert_null(s);
+    assert_int_equal(cairn_select(f->db, 7, NULL, 0, 0, 0, &s, &e), CAIRN_EINVAL);
+}
+
+static void collect(cairn_strings *s, char *out, size_t cap)
+{
+    const char *p;
+    size_t n;
+    out[0] = 0;
+    while (cairn_strings_next(s, &p, &n) == 1) {
+        size_t l = strlen(out);
+        snprintf(out + l, cap - l, "%s%.*s", l ? "," : "", (int)n, p);
+    }
+    cairn_strings_close(s);
+}
+
+static void test_labels_bounded_by_time(void **state)
+{
+    fx *f = *state;
+    cairn_err e;
+    assert_int_equal(put(f, "old", "env", "dev", 1000, 1, &e), 0);
+    assert_int_equal(put(f, "new", "env", "prod", 100000, 1, &e), 0);
+    assert_int_equal(put(f, "new", "region", "eu", 100000, 1, &e), 0);
+    char out[256];
+    cairn_strings *s;
+    assert_int_equal(cairn_label_names(f->db, CAIRN_KIND_METRIC, NULL, 0, INT64_MIN, INT64_MAX, &s, &e), 0);
+    collect(s, out, sizeof out);
+    assert_string_equal(out, "__name__,env,region");
+    assert_int_equal(cairn_label_values(f->db, CAIRN_KIND_METRIC, "env", 3, NULL, 0, 50000, 200000, &s, &e), 0);
+    collect(s, out, sizeof out);
+    assert_string_equal(out, "prod");
+    assert_int_equal(cairn_label_values(f->db, CAIRN_KIND_METRIC, "__name__", 8, NULL, 0, 0, 2000, &s, &e), 0);
+    collect(s, out, sizeof out);
+    assert_string_equal(out, "old");
+    cairn_matcher m = {CAIRN_MATCH_EQ, "__name__", 8, "new", 3};
+    assert_int_equal(cairn_label_names(f->db, CAIRN_KIND_METRIC, &m, 1, INT64_MIN, INT64_MAX, &s, &e), 0);
+    collect(s, out, sizeof out);
+    assert_string_equal(out, "__name__,env,region");
+    assert_int_equal(cairn_label_names(f->db, CAIRN_KIND_LOG, NULL, 0, INT64_MIN, INT64_MAX, &s, &e), 0);
+    collect(s, out, sizeof out);
+    assert_string_equal(out, "");
+}
+
+static void test_limits_and_validation(void **state)
+{
+    fx *f = *state;
+    cairn_close(f->db);
+    f->o.max_series = 2;
+    f->o.max_line_bytes = 10;
+    f->o.max_labels = 3;
+    cairn_err e;
+    assert_int_equal(cairn_open(f->dir, &f->o, &f->db, &e), 0);
+    assert_int_equal(put(f, "a", "x", "1", 1, 1, &e), 0);
+    assert_int_equal(put(f, "a", "x", "2", 1, 1, &e), 0);
+    assert_int_equal(put(f, "a", "x", "3", 1, 1, &e), CAIRN_ELIMIT);
+    assert_non_null(strstr(e.msg, "series limit of 2"));
+    cairn_batch *b = cairn_batch_new();
+    cairn_label ls[1] = {CAIRN_LABEL("app", "x")};
+    int ref = cairn_batch_series(b, CAIRN_KIND_LOG, ls, 1, &e);
+    assert_int_equal(cairn_batch_entry(b, ref, 77, "0123456789ab", 12, NULL, 0, &e), 0);
+    assert_int_equal(cairn_commit(f->db, b, &e), CAIRN_ELIMIT);
+    assert_non_null(strstr(e.msg, "at 77"));
+    assert_non_null(strstr(e.msg, "app=\"x\""));
+    cairn_batch_reset(b);
+    cairn_label many[4] = {CAIRN_LABEL("a", "1"), CAIRN_LABEL("b", "1"), CAIRN_LABEL("c", "1"), CAIRN_LABEL("d", "1")};
+    ref = cairn_batch_series(b, CAIRN_KIND_LOG, many, 4, &e);
+    assert_true(ref >= 0);
+    assert_int_equal(cairn_batch_entry(b, ref, 1, "x", 1, NULL, 0, &e), 0);
+    assert_int_equal(cairn_commit(f->db, b, &e), CAIRN_ELIMIT);
+    assert_non_null(strstr(e.msg, "4 labels"));
+    /* batch-level validation */
+    cairn_batch_reset(b);
+    cairn_label bad[1] = {CAIRN_LABEL("1bad", "v")};
+    assert_true(cairn_batch_series(b, CAIRN_KIND_METRIC, bad, 1, &e) < 0);
+    assert_int_equal(e.code, CAIRN_EINVAL);
+    assert_int_equal(cairn_batch_sample(b, 5, 1, 1, &e), CAIRN_EINVAL);
+    cairn_batch_free(b);
+}
+
+static void test_logs_roundtrip_and_direction(void **state)
+{
+    fx *f = *state;
+    cairn_err e;
+    cairn_batch *b = cairn_batch_new();
+    cairn_label ls[1] = {CAIRN_LABEL("app", "api")};
+    int ref = cairn_batch_series(b, CAIRN_KIND_LOG, ls, 1, &e);
+    char line[64];
+    for (int i = 0; i < 50; i++) {
+        int n = snprintf(line, sizeof line, "%s line %d", i % 5 ? "info" : "error", i);
+        cairn_label md[1] = {CAIRN_LABEL("request_id", "r1")};
+        assert_int_equal(cairn_batch_entry(b, ref, (int64_t)(49 - i) * 1000000, line, (size_t)n, md, i % 2, &e), 0);
+    }
+    assert_int_equal(cairn_commit(f->db, b, &e), 0);
+    cairn_batch_free(b);
+    uint64_t id = only_id(f, CAIRN_KIND_LOG, "app", "api");
+    for (int pass = 0; pass < 2; pass++) {
+        for (int dir = 0; dir < 2; dir++) {
+            cairn_entries *it;
+            cairn_line_filter flt = {CAIRN_FILTER_CONTAINS, "error", 5};
+            assert_int_equal(cairn_entries_open(f->db, id, 0, INT64_MAX, dir, &flt, 1, NULL, NULL, &it, &e), 0);
+            int64_t t, prev = dir ? INT64_MAX : INT64_MIN;
+            const char *p;
+            size_t n, nm, count = 0;
+            const cairn_label *md;
+            while (cairn_entries_next(it, &t, &p, &n, &md, &nm) == 1) {
+                assert_true(dir ? t < prev : t > prev);
+                prev = t;
+                assert_non_null(memmem(p, n, "error", 5));
+                count++;
+            }
+            cairn_entries_close(it);
+            assert_int_equal(count, 10);
+        }
+        reopen(f);
+    }
+}
+
+static void test_retention(void **state)
+{
+    fx *f = *state;
+    cairn_close(f->db);
+    f->o.retention_metrics_ms = 3600 * 1000;
+    cairn_err e;
+    assert_int_equal(cairn_open(f->dir, &f->o, &f->db, &e), 0);
+    const int64_t now = 1700000000000LL;
+    cairn_batch *b = cairn_batch_new();
+    cairn_label ls[1] = {CAIRN_LABEL("__name__", "r")};
+    int ref = cairn_batch_series(b, CAIRN_KIND_METRIC, ls, 1, &e);
+    /* 4 h of data at 1 min: several sealed chunks */
+    for (int i = 0; i < 240; i++) cairn_batch_sample(b, ref, now - 4 * 3600 * 1000LL + i * 60000LL, i, &e);
+    assert_int_equal(cairn_commit(f->db, b, &e), 0);
+    cairn_batch_free(b);
+    assert_int_equal(cairn_checkpoint(f->db, &e), 0);
+    assert_int_equal(cairn_retention_run(f->db, now, &e), 0);
+    uint64_t id = only_id(f, CAIRN_KIND_METRIC, "__name__", "r");
+    static int64_t ts[300];
+    static double vs[300];
+    size_t n = read_all(f, id, INT64_MIN, INT64_MAX, ts, vs, 300);
+    assert_true(n < 240);
+    assert_true(n >= 60); /* the last hour is kept */
+    assert_true(ts[n - 1] == now - 4 * 3600 * 1000LL + 239 * 60000LL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_commit_roundtrip_special_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_duplicates_and_conflicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_out_of_order_window, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_series_chunk_cut_and_ranges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_select_matchers_and_kinds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_labels_bounded_by_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_limits_and_validation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_logs_roundtrip_and_direction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,329 @@
+/*
+ * test_match.c — label matchers and line filters: every operator, anchoring,
+ * `.` and newlines, empty-value semantics, RE2-only syntax, error messages,
+ * the literal fast paths against PCRE2 on random inputs, threads, OOM.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "match.h"
+#include "mem.h"
+#include "support.h"
+
+static int mv(int op, const char *val, const char *s)
+{
+    cairn_matcher src = {op, "l", 1, val, strlen(val)};
+    match m;
+    cairn_err e;
+    if (match_compile(&m, &src, &e)) fail_msg("compile %s: %s", val, e.msg);
+    int r = match_value(&m, s, strlen(s));
+    match_free(&m);
+    return r;
+}
+
+static int me(int op, const char *val)
+{
+    cairn_matcher src = {op, "l", 1, val, strlen(val)};
+    match m;
+    if (match_compile(&m, &src, NULL)) fail_msg("compile %s", val);
+    int r = match_matches_empty(&m);
+    match_free(&m);
+    return r;
+}
+
+static void test_match_ops(void **state)
+{
+    (void)state;
+    assert_int_equal(mv(CAIRN_MATCH_EQ, "abc", "abc"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_EQ, "abc", "abcd"), 0);
+    assert_int_equal(mv(CAIRN_MATCH_EQ, "abc", "ab"), 0);
+    assert_int_equal(mv(CAIRN_MATCH_NE, "abc", "abc"), 0);
+    assert_int_equal(mv(CAIRN_MATCH_NE, "abc", "x"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "a.c", "abc"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "a.c", "abcd"), 0);
+    assert_int_equal(mv(CAIRN_MATCH_NRE, "a.c", "abc"), 0);
+    assert_int_equal(mv(CAIRN_MATCH_NRE, "a.c", "xbc"), 1);
+    /* = and != are literal, not regex */
+    assert_int_equal(mv(CAIRN_MATCH_EQ, "a.c", "abc"), 0);
+    assert_int_equal(mv(CAIRN_MATCH_EQ, "a.c", "a.c"), 1);
+}
+
+static void test_match_anchoring(void **state)
+{
+    (void)state;
+    /* fully anchored: no partial matches at either end */
+    assert_int_equal(mv(CAIRN_MATCH_RE, "b", "abc"), 0);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "b+", "bbb"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "a|b", "ab"), 0);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "a|ab", "ab"), 1); /* backtracks into the second branch */
+    assert_int_equal(mv(CAIRN_MATCH_RE, "(a|ab)(c|bcd)", "abcd"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "fo[o]", "foo\n"), 0); /* no match before a final newline */
+    assert_int_equal(mv(CAIRN_MATCH_RE, "foo$", "foo\n"), 0);  /* $ is end of text, as in Go */
+    assert_int_equal(mv(CAIRN_MATCH_RE, "^foo$", "foo"), 1);
+    /* `.` matches a newline (Prometheus 3) */
+    assert_int_equal(mv(CAIRN_MATCH_RE, "a.b", "a\nb"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "a.*[x]", "a\n\nx"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, ".*", "x\ny"), 1);
+    /* UTF-8: `.` is one code point */
+    assert_int_equal(mv(CAIRN_MATCH_RE, "caf.", "caf\xc3\xa9"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "caf..", "caf\xc3\xa9"), 0);
+    /* case-insensitive flag, classes */
+    assert_int_equal(mv(CAIRN_MATCH_RE, "(?i)GET", "get"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "\\d{3}", "200"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "[[:alpha:]]+", "abc"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "\\Qa.b\\E", "a.b"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "\\Qa.b\\E", "axb"), 0);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "(?P<x>a)(?<y>b)", "ab"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "\\p{Greek}+", "\xce\xb1\xce\xb2"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "a{2,3}", "aaa"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "a{2,3}", "aaaa"), 0);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "a*?b", "aab"), 1);
+}
+
+static void test_match_empty_semantics(void **state)
+{
+    (void)state;
+    assert_int_equal(me(CAIRN_MATCH_EQ, ""), 1);
+    assert_int_equal(me(CAIRN_MATCH_EQ, "x"), 0);
+    assert_int_equal(me(CAIRN_MATCH_NE, ""), 0);
+    assert_int_equal(me(CAIRN_MATCH_NE, "x"), 1);
+    assert_int_equal(me(CAIRN_MATCH_RE, ""), 1);
+    assert_int_equal(me(CAIRN_MATCH_RE, ".*"), 1);
+    assert_int_equal(me(CAIRN_MATCH_RE, ".+"), 0);
+    assert_int_equal(me(CAIRN_MATCH_RE, "x|"), 1);
+    assert_int_equal(me(CAIRN_MATCH_RE, "x?"), 1);
+    assert_int_equal(me(CAIRN_MATCH_RE, "x"), 0);
+    assert_int_equal(me(CAIRN_MATCH_NRE, "x"), 1);
+    assert_int_equal(me(CAIRN_MATCH_NRE, ".*"), 0);
+    assert_int_equal(me(CAIRN_MATCH_NRE, ""), 0);
+}
+
+static void expect_bad(int op, const char *re, const char *frag1, const char *frag2)
+{
+    cairn_matcher src = {op, "job", 3, re, strlen(re)};
+    match m;
+    cairn_err e;
+    memset(&e, 0, sizeof e);
+    int rc = match_compile(&m, &src, &e);
+    if (rc != CAIRN_EINVAL || !strstr(e.msg, frag1) || (frag2 && !strstr(e.msg, frag2)))
+        fail_msg("regex %s: rc %d msg \"%s\", want \"%s\" \"%s\"", re, rc, e.msg, frag1, frag2 ? frag2 : "");
+    assert_int_equal(e.code, CAIRN_EINVAL);
+}
+
+static void test_match_bad_regex(void **state)
+{
+    (void)state;
+    /* PCRE2's own message and offset, with the matcher named */
+    expect_bad(CAIRN_MATCH_RE, "a(b", "invalid regex in matcher job=~\"a(b\":", "at offset 3");
+    expect_bad(CAIRN_MATCH_RE, "a)(b", "job=~\"a)(b\"", "at offset 1");
+    expect_bad(CAIRN_MATCH_NRE, "[a", "invalid regex in matcher job!~\"[a\":", "missing terminating ]");
+    expect_bad(CAIRN_MATCH_RE, "*a", "quantifier does not follow a repeatable item", "at offset 0");
+    /* constructs PCRE2 accepts but RE2 (Prometheus) rejects */
+    expect_bad(CAIRN_MATCH_RE, "(a)\\1", "backreferences are not supported", "at offset 3");
+    expect_bad(CAIRN_MATCH_RE, "(?<n>a)\\k<n>", "backreferences are not supported", NULL);
+    expect_bad(CAIRN_MATCH_RE, "(a)\\g1", "backreferences are not supported", NULL);
+    expect_bad(CAIRN_MATCH_RE, "(?P<n>a)(?P=n)", "(?P=name)", NULL);
+    expect_bad(CAIRN_MATCH_RE, "a(?=b)", "lookahead is not supported", "at offset 1");
+    expect_bad(CAIRN_MATCH_RE, "a(?!b)", "lookahead is not supported", NULL);
+    expect_bad(CAIRN_MATCH_RE, "(?<=a)b", "lookbehind is not supported", "at offset 0");
+    expect_bad(CAIRN_MATCH_RE, "(?<!a)b", "lookbehind is not supported", NULL);
+    expect_bad(CAIRN_MATCH_RE, "(?>a+)", "unsupported group syntax", NULL);
+    expect_bad(CAIRN_MATCH_RE, "(?R)", "unsupported group syntax", NULL);
+    expect_bad(CAIRN_MATCH_RE, "(?#c)a", "unsupported group syntax", NULL);
+    expect_bad(CAIRN_MATCH_RE, "(*UTF)a", "(* verbs", NULL);
+    expect_bad(CAIRN_MATCH_RE, "a*+", "invalid nested repetition", "at offset 2");
+    expect_bad(CAIRN_MATCH_RE, "a++", "invalid nested repetition", NULL);
+    expect_bad(CAIRN_MATCH_RE, "a**", "invalid nested repetition", NULL);
+    expect_bad(CAIRN_MATCH_RE, "a{2}{3}", "invalid nested repetition", NULL);
+    expect_bad(CAIRN_MATCH_RE, "a{1001}", "invalid repeat count", NULL);
+    expect_bad(CAIRN_MATCH_RE, "a\\Kb", "invalid escape sequence", "at offset 1");
+    expect_bad(CAIRN_MATCH_RE, "a\\Z", "invalid escape sequence", NULL);
+    expect_bad(CAIRN_MATCH_RE, "[\\R]", "invalid escape sequence", NULL);
+    expect_bad(CAIRN_MATCH_RE, "\xff", "invalid UTF-8 at offset 0", NULL);
+    /* the same chars inside a class are just characters */
+    assert_int_equal(mv(CAIRN_MATCH_RE, "[(?=]+", "(?="), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, "a{,3}", "a{,3}"), 1); /* not a repetition in RE2 */
+    assert_int_equal(mv(CAIRN_MATCH_RE, "\\101", "A"), 1);     /* octal, not a backreference */
+
+    cairn_matcher bad = {9, "job", 3, "x", 1};
+    match m;
+    cairn_err e;
+    assert_int_equal(match_compile(&m, &bad, &e), CAIRN_EINVAL);
+    assert_non_null(strstr(e.msg, "unknown matcher operator 9 for label \"job\""));
+
+    match_re *re;
+    assert_int_equal(match_re_compile(&re, "(", 1, 0, &e), CAIRN_EINVAL);
+    assert_non_null(strstr(e.msg, "invalid regex in line filter \"(\""));
+    assert_null(re);
+}
+
+static void test_match_fast_paths_taken(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *re;
+        int fast;
+    } cases[] = {
+        {"abc", 1}, {"a\\.b", 1}, {"", 1}, {"a|b|c", 1}, {"(a|bb)", 1}, {"(?:a|bb)", 1}, {"|x", 1},
+        {"pre.*", 1}, {".*suf", 1}, {".*mid.*", 1}, {".*", 1}, {".+", 1}, {"a\\|b", 1},
+        {"a.c", 0}, {"(?i)abc", 0}, {"a+", 0}, {"(a)|(b)", 0}, {"pre.*x.*", 0}, {".*?x", 0}, {"\\d", 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        match_re *re;
+        assert_int_equal(match_re_compile(&re, cases[i].re, strlen(cases[i].re), 1, NULL), CAIRN_OK);
+        if (match_re_is_fast(re) != cases[i].fast) fail_msg("%s: fast=%d", cases[i].re, match_re_is_fast(re));
+        match_re_free(re);
+    }
+    cairn_matcher src = {CAIRN_MATCH_RE, "l", 1, "a|b\\.c|", 7};
+    match m;
+    assert_int_equal(match_compile(&m, &src, NULL), CAIRN_OK);
+    const char *v[4];
+    size_t n[4];
+    assert_int_equal(match_set(&m, v, n, 4), 3);
+    assert_int_equal(n[1], 3);
+    assert_memory_equal(v[1], "b.c", 3);
+    assert_int_equal(n[2], 0);
+    assert_int_equal(match_set(&m, v, n, 2), 0); /* more than cap */
+    const char *p;
+    size_t pn;
+    assert_int_equal(match_prefix(&m, &p, &pn), 0);
+    match_free(&m);
+    cairn_matcher src2 = {CAIRN_MATCH_RE, "l", 1, "host-1.*", 8};
+    assert_int_equal(match_compile(&m, &src2, NULL), CAIRN_OK);
+    assert_int_equal(match_prefix(&m, &p, &pn), 1);
+    assert_int_equal(pn, 6);
+    assert_memory_equal(p, "host-1", 6);
+    match_free(&m);
+}
+
+/* Compile pattern and an equivalent that the fast path cannot take ("(?:" p ")" plus a
+ * no-op class), both anchored and unanchored, and compare on random strings. */
+static void test_match_fast_agrees_with_pcre(void **state)
+{
+    (void)state;
+    static const char *pats[] = {"ab", "", "a|b|ab", "a\\.b|ba", "ab.*", ".*ba", ".*ab.*", ".*", ".+",
+                                 "(a|b\\.)", "(?:ab|a|)", "b\\-a"};
+    static const char alpha[] = "ab.-\n";
+    t_rng_reset();
+    for (size_t p = 0; p < sizeof pats / sizeof pats[0]; p++) {
+        for (int anch = 0; anch < 2; anch++) {
+            char slow[64];
+            /* "(?:...)(?:)" defeats the classifier without changing the language */
+            snprintf(slow, sizeof slow, "(?:%s)(?:)", pats[p]);
+            match_re *f, *s;
+            assert_int_equal(match_re_compile(&f, pats[p], strlen(pats[p]), anch, NULL), CAIRN_OK);
+            assert_int_equal(match_re_compile(&s, slow, strlen(slow), anch, NULL), CAIRN_OK);
+            assert_true(match_re_is_fast(f));
+            assert_false(match_re_is_fast(s));
+            for (int i = 0; i < 2000; i++) {
+                char str[8];
+                size_t n = t_randn(7);
+                for (size_t j = 0; j < n; j++) str[j] = alpha[t_randn(sizeof alpha - 1)];
+                int a = match_re_exec(f, str, n), b = match_re_exec(s, str, n);
+                if (a != b) fail_msg("pattern %s anchored=%d on \"%.*s\": fast %d pcre %d", pats[p], anch, (int)n, str, a, b);
+            }
+            match_re_free(f);
+            match_re_free(s);
+        }
+    }
+}
+
+static void test_match_line_filter_unanchored(void **state)
+{
+    (void)state;
+    match_re *re;
+    assert_int_equal(match_re_compile(&re, "err(or)?", 8, 0, NULL), CAIRN_OK);
+    assert_int_equal(match_re_exec(re, "an error here", 13), 1);
+    assert_int_equal(match_re_exec(re, "warning", 7), 0);
+    match_re_free(re);
+    assert_int_equal(match_re_compile(&re, "timeout", 7, 0, NULL), CAIRN_OK);
+    assert_int_equal(match_re_exec(re, "x timeout y", 11), 1);
+    /* invalid UTF-8 in a log line is searched, not an error */
+    assert_int_equal(match_re_exec(re, "\xff timeout", 10), 1);
+    match_re_free(re);
+    assert_int_equal(match_re_compile(&re, "^a.c", 4, 0, NULL), CAIRN_OK);
+    assert_int_equal(match_re_exec(re, "\xff\xfe", 2), 0);
+    assert_int_equal(match_re_exec(re, "abcd", 4), 1);
+    match_re_free(re);
+    match_re_free(NULL);
+}
+
+typedef struct thr {
+    const match *m;
+    int bad;
+} thr;
+
+static void *thr_run(void *p)
+{
+    thr *t = p;
+    char s[32];
+    for (int i = 0; i < 20000; i++) {
+        int n = snprintf(s, sizeof s, "host-%d", i % 100);
+        int want = (i % 100) % 7 == 3;
+        if (match_value(t->m, s, (size_t)n) != want) t->bad++;
+    }
+    return NULL;
+}
+
+static void test_match_threads(void **state)
+{
+    (void)state;
+    /* one compiled PCRE2 matcher shared by 4 threads */
+    const char *re = "host-(3|10|17|24|31|38|45|52|59|66|73|80|87|94)(?:)";
+    cairn_matcher src = {CAIRN_MATCH_RE, "instance", 8, re, strlen(re)};
+    match m;
+    assert_int_equal(match_compile(&m, &src, NULL), CAIRN_OK);
+    assert_false(match_re_is_fast(m.re));
+    pthread_t th[4];
+    thr t[4];
+    for (int i = 0; i < 4; i++) {
+        t[i] = (thr){&m, 0};
+        assert_int_equal(pthread_create(&th[i], NULL, thr_run, &t[i]), 0);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(t[i].bad, 0);
+    }
+    match_free(&m);
+}
+
+static void test_match_oom(void **state)
+{
+    (void)state;
+    static const char *pats[] = {"a|b", "x(y|z)+\\d"};
+    for (size_t p = 0; p < 2; p++) {
+        for (int64_t n = 0;; n++) {
+            cairn_matcher src = {CAIRN_MATCH_RE, "name", 4, pats[p], strlen(pats[p])};
+            match m;
+            cairn_err e;
+            mem_fail_after(n);
+            int rc = match_compile(&m, &src, &e);
+            mem_fail_after(-1);
+            if (rc == CAIRN_OK) {
+                assert_int_equal(match_value(&m, "b", 1), p == 0);
+                match_free(&m);
+                break;
+            }
+            assert_int_equal(rc, CAIRN_ENOMEM);
+            assert_non_null(strstr(e.msg, "out of memory"));
+            assert_true(n < 50);
+        }
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_match_ops),
+        cmocka_unit_test(test_match_anchoring),
+        cmocka_unit_test(test_match_empty_semantics),
+        cmocka_unit_test(test_match_bad_regex),
+        cmocka_unit_test(test_match_fast_paths_taken),
+        cmocka_unit_test(test_match_fast_agrees_with_pcre),
+        cmocka_unit_test(test_match_line_filter_unanchored),
+        cmocka_unit_test(test_match_threads),
+        cmocka_unit_test(test_match_oom),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
