@@ -118,6 +118,13 @@ int64_t lstream_head_mint(const lstream *s) { return s->head.n ? s->head.e[0].t 
 size_t lstream_head_count(const lstream *s) { return s->head.n; }
 size_t lstream_sealed_count(const lstream *s) { return s->n_blk; }
 
+size_t lstream_sealed_bytes(const lstream *s)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < s->n_blk; i++) n += s->blk[i].len;
+    return n;
+}
+
 /* Is (t, line) in sealed block b? 1, 0, or a negative code. */
 static int sealed_has(const lsealed *b, lblk_dctx *z, lblk_dec *d, int64_t t, const char *line, size_t len)
 {

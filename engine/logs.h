@@ -65,8 +65,9 @@ int lstream_cut(lstream *s, const logs_opts *o, cairn_err *err);
  * Memory is released only by lstream_flush_done() once the transaction has committed. */
 int lstream_flush(lstream *s, kv_txn *t, uint32_t id, cairn_err *err);
 void lstream_flush_done(lstream *s);
-/* Number of sealed blocks held in memory (cut, not yet released by lstream_flush_done). */
+/* Number of sealed blocks held in memory (cut, not yet released by lstream_flush_done), and their bytes. */
 size_t lstream_sealed_count(const lstream *s);
+size_t lstream_sealed_bytes(const lstream *s);
 /* Serialise the head (raw entries) to out / restore it (replacing the head). */
 int lstream_head_save(const lstream *s, buf *out);
 int lstream_head_load(lstream *s, const uint8_t *p, size_t len, cairn_err *err);

@@ -289,11 +289,13 @@ int ingest_label_name_valid(const char *s, size_t n)
 /* Append `s` to dst Go-%q style (ASCII printable as is, \" \\ \n, other bytes \xNN). */
 static size_t put_quoted(char *dst, size_t at, size_t cap, const char *s, size_t n)
 {
-    for (size_t i = 0; i < n && at + 4 < cap; i++) {
+    for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
-        if (c == '"' || c == '\\') dst[at++] = '\\', dst[at++] = (char)c;
-        else if (c == '\n') dst[at++] = '\\', dst[at++] = 'n';
-        else if (c < 0x20 || c == 0x7f) at += (size_t)snprintf(dst + at, cap - at, "\\x%02x", c);
+        int esc = c == '"' || c == '\\' || c == '\n', hex = !esc && (c < 0x20 || c == 0x7f);
+        if (at + (hex ? 4 : esc ? 2 : 1) > cap) break;
+        if (c == '\n') dst[at++] = '\\', dst[at++] = 'n';
+        else if (esc) dst[at++] = '\\', dst[at++] = (char)c;
+        else if (hex) at += (size_t)snprintf(dst + at, cap - at + 1, "\\x%02x", c);
         else dst[at++] = (char)c;
     }
     return at;
