@@ -1,7 +1,7 @@
 /*
  * dataset.h — a deterministic, realistic metrics dataset for benchmarks.
  *
- * Header-only (static functions), so every bench/bench_*.c can include it
+ * Header-only (static inline functions), so every bench/bench_*.c can include it
  * without a build rule. It generates what a Prometheus server scraping a
  * fleet of hosts every 15 s would store, and nothing is random at run time:
  * every value is a pure function of (seed, series index, sample index), so
@@ -142,7 +142,7 @@ typedef struct ds_pos {
     int fam, j;
 } ds_pos;
 
-static uint64_t ds_mix(uint64_t x)
+static inline uint64_t ds_mix(uint64_t x)
 {
     x += 0x9E3779B97F4A7C15ULL;
     x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
@@ -150,15 +150,15 @@ static uint64_t ds_mix(uint64_t x)
     return x ^ (x >> 31);
 }
 
-static uint64_t ds_hash(const ds *d, uint64_t a, uint64_t b, uint64_t c)
+static inline uint64_t ds_hash(const ds *d, uint64_t a, uint64_t b, uint64_t c)
 {
     return ds_mix(ds_mix(ds_mix(d->seed ^ 0x5bd1e995ULL) ^ a) ^ (b * 0x100000001B3ULL) ^ (c << 17));
 }
 
 /* Uniform in [0, 1). */
-static double ds_u01(uint64_t h) { return (double)(h >> 11) / 9007199254740992.0; }
+static inline double ds_u01(uint64_t h) { return (double)(h >> 11) / 9007199254740992.0; }
 
-static ds_pos ds_locate(size_t i)
+static inline ds_pos ds_locate(size_t i)
 {
     ds_pos p = {i / DS_SERIES_PER_HOST, 0, 0};
     int slot = (int)(i % DS_SERIES_PER_HOST);
@@ -173,19 +173,19 @@ static ds_pos ds_locate(size_t i)
     abort(); /* DS_SERIES_PER_HOST disagrees with the table */
 }
 
-static void ds_init(ds *d, size_t n_series, uint64_t seed)
+static inline void ds_init(ds *d, size_t n_series, uint64_t seed)
 {
     d->seed = seed;
     d->n_series = n_series;
 }
 
-static int ds_kind(const ds *d, size_t i)
+static inline int ds_kind(const ds *d, size_t i)
 {
     (void)d;
     return ds_families[ds_locate(i).fam].kind;
 }
 
-static const char *ds_kind_name(int kind)
+static inline const char *ds_kind_name(int kind)
 {
     static const char *const names[DS_N_KINDS] = {"constant",         "int counter", "float counter",
                                                   "2-decimal gauge",  "int gauge",   "histogram bucket"};
@@ -193,13 +193,13 @@ static const char *ds_kind_name(int kind)
 }
 
 /* 1 if series i's target has scrape jitter (30% of targets). */
-static int ds_jittered(const ds *d, size_t i)
+static inline int ds_jittered(const ds *d, size_t i)
 {
     ds_pos p = ds_locate(i);
     return ds_hash(d, p.host, (uint64_t)ds_families[p.fam].job, 1) % 10 < 3;
 }
 
-static int64_t ds_time(const ds *d, size_t i, uint64_t k)
+static inline int64_t ds_time(const ds *d, size_t i, uint64_t k)
 {
     ds_pos p = ds_locate(i);
     uint64_t job = (uint64_t)ds_families[p.fam].job;
@@ -209,13 +209,13 @@ static int64_t ds_time(const ds *d, size_t i, uint64_t k)
 }
 
 /* A monotone counter: base + r*k + r*u(k), u in [0,1): steps are in (0, 2r). */
-static double ds_counter(const ds *d, uint64_t key, uint64_t k, double base, double r)
+static inline double ds_counter(const ds *d, uint64_t key, uint64_t k, double base, double r)
 {
     return base + r * (double)k + r * ds_u01(ds_hash(d, key, k, 4));
 }
 
 /* Requests of a model per scrape; shared by its histogram series. */
-static double ds_model_requests(const ds *d, size_t host, int m, uint64_t k)
+static inline double ds_model_requests(const ds *d, size_t host, int m, uint64_t k)
 {
     uint64_t key = ds_hash(d, host, (uint64_t)m, 5);
     double rps = 2.0 + 60.0 * ds_u01(key);
@@ -223,7 +223,7 @@ static double ds_model_requests(const ds *d, size_t host, int m, uint64_t k)
 }
 
 /* Fraction of a model's requests at or under `le` seconds (log-normal). */
-static double ds_model_cdf(const ds *d, size_t host, int m, double le)
+static inline double ds_model_cdf(const ds *d, size_t host, int m, double le)
 {
     if (isinf(le)) return 1.0;
     uint64_t key = ds_hash(d, host, (uint64_t)m, 6);
@@ -231,9 +231,9 @@ static double ds_model_cdf(const ds *d, size_t host, int m, double le)
     return 0.5 * erfc(-(log(le) - log(median)) / (sigma * sqrt(2.0)));
 }
 
-static double ds_round2(double x) { return round(x * 100.0) / 100.0; }
+static inline double ds_round2(double x) { return round(x * 100.0) / 100.0; }
 
-static double ds_value(const ds *d, size_t i, uint64_t k)
+static inline double ds_value(const ds *d, size_t i, uint64_t k)
 {
     ds_pos p = ds_locate(i);
     const ds_family *f = &ds_families[p.fam];
@@ -284,7 +284,7 @@ static double ds_value(const ds *d, size_t i, uint64_t k)
     return 1.0; /* up, *_info */
 }
 
-static int ds_label_cmp(const void *a, const void *b)
+static inline int ds_label_cmp(const void *a, const void *b)
 {
     const cairn_label *x = a, *y = b;
     size_t n = x->name_len < y->name_len ? x->name_len : y->name_len;
@@ -293,7 +293,7 @@ static int ds_label_cmp(const void *a, const void *b)
 }
 
 /* Labels of series i, sorted by name (__name__ sorts first); strings in scratch. */
-static size_t ds_series_labels(const ds *d, size_t i, cairn_label *out, size_t cap, char *scratch)
+static inline size_t ds_series_labels(const ds *d, size_t i, cairn_label *out, size_t cap, char *scratch)
 {
     ds_pos p = ds_locate(i);
     const ds_family *f = &ds_families[p.fam];
@@ -350,7 +350,7 @@ static size_t ds_series_labels(const ds *d, size_t i, cairn_label *out, size_t c
 }
 
 /* Shortest decimal that reads back as the same double. */
-static void ds_fmt_value(char *buf, size_t cap, double v)
+static inline void ds_fmt_value(char *buf, size_t cap, double v)
 {
     if (isnan(v)) {
         snprintf(buf, cap, "NaN");
@@ -367,7 +367,7 @@ static void ds_fmt_value(char *buf, size_t cap, double v)
 }
 
 /* Every series, n_samples each, as OpenMetrics text ending in "# EOF". */
-static void ds_write_openmetrics(FILE *out, const ds *d, uint64_t n_samples)
+static inline void ds_write_openmetrics(FILE *out, const ds *d, uint64_t n_samples)
 {
     size_t n_hosts = (d->n_series + DS_SERIES_PER_HOST - 1) / DS_SERIES_PER_HOST;
     for (size_t f0 = 0; f0 < DS_N_FAMILIES; f0++) {

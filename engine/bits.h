@@ -98,7 +98,9 @@ static inline void bits_put(bits_w *w, uint64_t v, unsigned n)
     size_t byte = (size_t)(w->pos >> 3);
     unsigned b = (unsigned)(w->pos & 7);
     if (BITS_LIKELY(n - 1 < 56 && byte + 8 <= w->cap)) {
-        uint64_t keep = bits_load_be64(w->p + byte) & ~(~0ULL >> b);
+        /* one byte, not a word: a word load overlapping the previous put's
+         * store at another offset would miss store-to-load forwarding */
+        uint64_t keep = (uint64_t)w->p[byte] << 56 & ~(~0ULL >> b);
         bits_store_be64(w->p + byte, keep | v << (64 - b - n));
         w->pos += n;
         return;

@@ -121,7 +121,7 @@ int lblk_hdr_read(const uint8_t *p, size_t len, lblk_hdr *h, cairn_err *err)
 void lblk_head_init(lblk_head *h)
 {
     h->e = NULL;
-    h->n = h->cap = 0;
+    h->n = h->cap = h->hint = 0;
     buf_init(&h->lines);
     buf_init(&h->meta);
 }
@@ -186,6 +186,18 @@ int lblk_head_add(lblk_head *h, int64_t t, const void *line, size_t len, const v
         if (!e) return CAIRN_ENOMEM;
         h->e = e;
         h->cap = cap;
+    }
+    if (h->lines.cap - h->lines.len < len && h->hint) {
+        /* Doubling, but not far past the cut size: a head would otherwise hold
+         * twice the block size just after crossing a power of two. */
+        size_t need = h->lines.len + len, cap = h->lines.cap ? h->lines.cap * 2 : 256;
+        size_t lim = (size_t)h->hint + h->hint / 8;
+        if (cap > lim) cap = lim;
+        if (cap < need) cap = need;
+        uint8_t *p = mem_realloc(h->lines.p, h->lines.cap, cap);
+        if (!p) return CAIRN_ENOMEM;
+        h->lines.p = p;
+        h->lines.cap = cap;
     }
     if (buf_reserve(&h->lines, len) || buf_reserve(&h->meta, mlen)) return CAIRN_ENOMEM;
     uint32_t pos = h->n;

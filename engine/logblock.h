@@ -68,6 +68,7 @@ typedef struct lblk_ent {
 typedef struct lblk_head {
     lblk_ent *e;
     uint32_t n, cap;
+    uint32_t hint; /* expected line bytes per block (the cut size): growth stops near it; 0 = none */
     buf lines, meta;
 } lblk_head;
 

@@ -220,6 +220,7 @@ int lstream_append(lstream *s, int64_t t_ns, const char *line, size_t len, const
     if (s->head.n >= LBLK_MAX_COUNT ||
         lblk_head_raw_bound(&s->head) + len + meta_len + LBLK_ENT_OVERHEAD > LBLK_MAX_RAW)
         RETURN_IF_ERR(lstream_cut(s, o, err));
+    s->head.hint = opt_block(o);
     rc = lblk_head_add(&s->head, t_ns, line, len, meta, meta_len);
     if (rc) return err_set(err, rc, "out of memory appending a log entry at %lld", (long long)t_ns);
     if (t_ns > s->maxt) s->maxt = t_ns;

@@ -30,7 +30,7 @@ cleanup() {
   if [ "$rc" -ne 0 ] && [ -d "$T" ]; then
     for f in "$T"/*.log; do [ -f "$f" ] && { echo "---- $f (tail)"; tail -n 30 "$f"; }; done >&2
   fi
-  rm -rf "$T"
+  [ -n "${KEEP:-}" ] || rm -rf "$T"
   exit "$rc"
 }
 trap cleanup EXIT

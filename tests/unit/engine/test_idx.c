@@ -551,6 +551,52 @@ static void test_idx_select_oom(void **state)
     for (int i = 0; i < 3; i++) match_free(&m[i]);
 }
 
+/* The examples of docs/format/lmdb.md, byte for byte. */
+static void test_idx_golden_layout(void **state)
+{
+    (void)state;
+    char *dir = t_tmpdir("idxgold");
+    kv *k;
+    kv_txn *t;
+    cairn_err e;
+    assert_int_equal(kv_open(dir, 1 << 20, &k, &e), CAIRN_OK);
+    assert_int_equal(kv_begin(k, 1, &t, &e), CAIRN_OK);
+    cairn_label up[] = {CAIRN_LABEL("__name__", "up")}, job[] = {CAIRN_LABEL("job", "api")};
+    buf a, b;
+    buf_init(&a), buf_init(&b);
+    assert_int_equal(labels_canon(up, 1, NULL, &a, NULL), CAIRN_OK);
+    assert_int_equal(labels_canon(job, 1, NULL, &b, NULL), CAIRN_OK);
+    assert_int_equal(idx_add_series(t, 7, M, a.p, a.len, labels_hash(a.p, a.len), &e), CAIRN_OK);
+    assert_int_equal(idx_set_range(t, 7, 1000, 2000, &e), CAIRN_OK);
+    assert_int_equal(idx_add_series(t, 5, M, b.p, b.len, labels_hash(b.p, b.len), &e), CAIRN_OK);
+    static const uint8_t rec[] = {0x01, 0xe8, 0x03, 0, 0, 0, 0, 0, 0, 0xd0, 0x07, 0, 0, 0, 0, 0, 0,
+                                  0x01, 0x08, '_', '_', 'n', 'a', 'm', 'e', '_', '_', 0x02, 'u', 'p'};
+    const void *v;
+    size_t vn;
+    assert_int_equal(kv_get(t, KV_SERIES, "\0\0\0\7", 4, &v, &vn), CAIRN_OK);
+    assert_int_equal(vn, sizeof rec);
+    assert_memory_equal(v, rec, sizeof rec);
+    static const uint8_t pk[] = {0x01, 'j', 'o', 'b', 0x00, 'a', 'p', 'i'};
+    assert_int_equal(kv_get(t, KV_POSTINGS, pk, sizeof pk, &v, &vn), CAIRN_OK);
+    assert_int_equal(vn, 4);
+    assert_memory_equal(v, "\0\0\0\5", 4);
+    kv_cur *c;
+    assert_int_equal(kv_cur_open(t, KV_POSTINGS, &c), CAIRN_OK);
+    assert_int_equal(kv_cur_seek_exact(c, "\x01\x00", 2, &v, &vn), CAIRN_OK); /* all-series posting */
+    assert_memory_equal(v, "\0\0\0\5", 4);
+    assert_int_equal(kv_cur_next_dup(c, &v, &vn), CAIRN_OK);
+    assert_memory_equal(v, "\0\0\0\7", 4);
+    kv_cur_close(c);
+    uint8_t hk[8];
+    be64_put(hk, labels_hash(a.p, a.len));
+    assert_int_equal(kv_get(t, KV_HASH, hk, 8, &v, &vn), CAIRN_OK);
+    assert_memory_equal(v, "\0\0\0\7", 4);
+    kv_abort(t);
+    kv_close(k);
+    buf_free(&a), buf_free(&b);
+    t_tmpdir_free(dir);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -565,6 +611,7 @@ int main(void)
         T(test_idx_persist_and_scan),
         T(test_idx_bad_input),
         T(test_idx_select_oom),
+        cmocka_unit_test(test_idx_golden_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
