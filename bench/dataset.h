@@ -376,22 +376,37 @@ static inline void ds_write_openmetrics(FILE *out, const ds *d, uint64_t n_sampl
         for (size_t g = 0; g < f0; g++) seen |= strcmp(ds_families[g].om_family, fam) == 0;
         if (seen) continue;
         fprintf(out, "# TYPE %s %s\n", fam, ds_families[f0].om_type);
+        int hist = !strcmp(ds_families[f0].om_type, "histogram");
         for (size_t h = 0; h < n_hosts; h++) {
-            size_t first = h * DS_SERIES_PER_HOST;
-            for (size_t s = first; s < first + DS_SERIES_PER_HOST && s < d->n_series; s++) {
-                if (strcmp(ds_families[ds_locate(s).fam].om_family, fam) != 0) continue;
-                cairn_label l[DS_MAX_LABELS];
-                char scratch[DS_SCRATCH_BYTES], sel[512], val[40];
-                size_t nl = ds_series_labels(d, s, l, DS_MAX_LABELS, scratch), at = 0;
-                at += (size_t)snprintf(sel + at, sizeof sel - at, "%.*s{", (int)l[0].value_len, l[0].value);
-                for (size_t k = 1; k < nl; k++)
-                    at += (size_t)snprintf(sel + at, sizeof sel - at, "%s%.*s=\"%.*s\"", k > 1 ? "," : "",
-                                           (int)l[k].name_len, l[k].name, (int)l[k].value_len, l[k].value);
-                snprintf(sel + at, sizeof sel - at, "}");
-                for (uint64_t k = 0; k < n_samples; k++) {
-                    int64_t t = ds_time(d, s, k);
-                    ds_fmt_value(val, sizeof val, ds_value(d, s, k));
-                    fprintf(out, "%s %s %lld.%03lld\n", sel, val, (long long)(t / 1000), (long long)(t % 1000));
+            size_t first = h * DS_SERIES_PER_HOST, in_fam[DS_SERIES_PER_HOST], nf = 0;
+            for (size_t s = first; s < first + DS_SERIES_PER_HOST && s < d->n_series; s++)
+                if (!strcmp(ds_families[ds_locate(s).fam].om_family, fam)) in_fam[nf++] = s;
+            /* a histogram's buckets, _sum and _count of one model are one
+             * Metric: print them together at each timestamp */
+            int n_groups = hist ? 2 : 1;
+            for (int g = 0; g < n_groups; g++) {
+                uint64_t k_outer = hist ? n_samples : 1;
+                for (uint64_t ko = 0; ko < k_outer; ko++) {
+                    for (size_t x = 0; x < nf; x++) {
+                        size_t s = in_fam[x];
+                        ds_pos p = ds_locate(s);
+                        if (hist && (p.fam == 18 ? p.j / 12 : p.j) != g) continue;
+                        cairn_label l[DS_MAX_LABELS];
+                        char scratch[DS_SCRATCH_BYTES], sel[512], val[40];
+                        size_t nl = ds_series_labels(d, s, l, DS_MAX_LABELS, scratch), at = 0;
+                        at += (size_t)snprintf(sel + at, sizeof sel - at, "%.*s{", (int)l[0].value_len, l[0].value);
+                        for (size_t q = 1; q < nl; q++)
+                            at += (size_t)snprintf(sel + at, sizeof sel - at, "%s%.*s=\"%.*s\"", q > 1 ? "," : "",
+                                                   (int)l[q].name_len, l[q].name, (int)l[q].value_len, l[q].value);
+                        snprintf(sel + at, sizeof sel - at, "}");
+                        uint64_t k0 = hist ? ko : 0, k1 = hist ? ko + 1 : n_samples;
+                        for (uint64_t k = k0; k < k1; k++) {
+                            int64_t t = ds_time(d, s, k);
+                            ds_fmt_value(val, sizeof val, ds_value(d, s, k));
+                            fprintf(out, "%s %s %lld.%03lld\n", sel, val, (long long)(t / 1000),
+                                    (long long)(t % 1000));
+                        }
+                    }
                 }
             }
         }

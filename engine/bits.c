@@ -39,17 +39,13 @@ void bits_put_slow(bits_w *w, uint64_t v, unsigned n)
         w->overflow = 1;
         return;
     }
-    while (n) {
-        size_t byte = (size_t)(w->pos >> 3);
-        unsigned b = (unsigned)(w->pos & 7);
-        unsigned room = 8 - b;
-        unsigned take = n < room ? n : room;
-        unsigned part = (unsigned)(v >> (n - take)) & ((1u << take) - 1);
-        unsigned keep = w->p[byte] & (0xff00u >> b) & 0xffu;
-        w->p[byte] = (uint8_t)(keep | part << (room - take));
-        w->pos += take;
-        n -= take;
-    }
+    /* the fast path's word, stored only up to the byte the put ends in */
+    size_t byte = (size_t)(w->pos >> 3);
+    unsigned b = (unsigned)(w->pos & 7);
+    uint64_t word = ((uint64_t)w->p[byte] << 56 & ~(~0ULL >> b)) | v << (64 - b - n);
+    unsigned touched = (b + n + 7) >> 3;
+    for (unsigned i = 0; i < touched; i++) w->p[byte + i] = (uint8_t)(word >> (56 - 8 * i));
+    w->pos += n;
 }
 
 uint64_t bits_peek_slow(const bits_r *r)
@@ -66,11 +62,21 @@ uint64_t bits_peek_slow(const bits_r *r)
 
 void bits_put_uvarint(bits_w *w, uint64_t v)
 {
-    while (v >= 0x80) {
-        bits_put(w, (v & 0x7f) | 0x80, 8);
+    /* gather up to 7 LEB128 bytes per put */
+    uint64_t word = 0;
+    unsigned nb = 0;
+    for (;;) {
+        unsigned c = (unsigned)(v & 0x7f);
         v >>= 7;
+        if (v) c |= 0x80;
+        word = word << 8 | c;
+        if (++nb == 7 || !v) {
+            bits_put(w, word, nb * 8);
+            word = 0;
+            nb = 0;
+        }
+        if (!v) return;
     }
-    bits_put(w, v, 8);
 }
 
 void bits_put_varint(bits_w *w, int64_t v)

@@ -6,8 +6,10 @@
  * raw class exists to be the oracle of the Gorilla one in tests, and a new
  * class (say, decimal scaling for the long-term store) should plug in without
  * touching the callers; RedisTimeSeries' generic_chunk does the same, minus
- * the void pointers. The indirect call costs about a nanosecond per sample,
- * well inside the codec budget (docs/benchmarks/codec.md).
+ * the void pointers. The hot entry points pick the table entry with one
+ * compare and make one indirect call per sample (chunk_it_next) or per batch
+ * (chunk_it_next_n, which keeps the decoder state in registers and is the
+ * one to use for scans; docs/benchmarks/codec.md has the numbers).
  *
  * Layout (docs/format/gorilla.md): byte 0 is the class, bytes 1-2 the sample
  * count (u16 big-endian), the rest belongs to the class. chunk_w_append
@@ -175,6 +177,22 @@ int chunk_it_next(chunk_it *it, int64_t *t, double *v)
     }
     memcpy(v, &bits, 8);
     return 1;
+}
+
+int chunk_it_next_n(chunk_it *it, int64_t *t, double *v, size_t cap)
+{
+    if (it->st.n >= it->n) return 0;
+    const chunk_class *c = it->cls == CHUNK_GOR ? &chunk_gor_class : it->cls == CHUNK_RAW ? &chunk_raw_class : NULL;
+    if (!c) return CAIRN_ECORRUPT;
+    uint32_t left = it->n - it->st.n, got = 0;
+    uint32_t max = cap < left ? (uint32_t)cap : left;
+    if (max == 0) return 0;
+    int rc = c->it_next_n(it, t, v, max, &got);
+    if (rc) {
+        it->cls = 0xff; /* sticky */
+        return got ? (int)got : CAIRN_ECORRUPT;
+    }
+    return (int)got;
 }
 
 int chunk_it_seek(chunk_it *it, int64_t t_min, int64_t *t, double *v)

@@ -89,6 +89,11 @@ int chunk_it_init(chunk_it *it, const uint8_t *data, size_t len);
 /* 1 with a sample, 0 at the end, CAIRN_ECORRUPT. Never reads out of bounds.
  * After an error every later call returns CAIRN_ECORRUPT again. */
 int chunk_it_next(chunk_it *it, int64_t *t, double *v);
+/* Up to `cap` samples into t[] and v[]: the fast path for scans (the
+ * iterator state stays in registers for the whole batch). Returns the count
+ * (> 0), 0 at the end, or CAIRN_ECORRUPT; good samples before a corrupt one
+ * are returned first and the next call reports the error. */
+int chunk_it_next_n(chunk_it *it, int64_t *t, double *v, size_t cap);
 /* Skip to the first sample with t >= t_min and return it like chunk_it_next. */
 int chunk_it_seek(chunk_it *it, int64_t t_min, int64_t *t, double *v);
 /* Sample count from the header, or CAIRN_ECORRUPT. */
@@ -116,6 +121,8 @@ typedef struct chunk_class {
     int (*it_init)(chunk_it *it);
     /* Next sample; only called while it->st.n < it->n. CAIRN_OK or CAIRN_ECORRUPT. */
     int (*it_next)(chunk_it *it, int64_t *t, uint64_t *v);
+    /* Up to max (<= samples left) samples; *got good ones. CAIRN_OK or CAIRN_ECORRUPT. */
+    int (*it_next_n)(chunk_it *it, int64_t *t, double *v, uint32_t max, uint32_t *got);
     /* Bytes the payload of a valid chunk of n samples ends at (after decoding
      * all of them), for chunk_verify. */
     size_t (*it_end)(const chunk_it *it);

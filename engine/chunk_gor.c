@@ -55,6 +55,11 @@ static int gor_it_init(chunk_it *it)
 
 static int gor_it_next(chunk_it *it, int64_t *t, uint64_t *v) { return gor_get(&it->st, &it->r, t, v); }
 
+static int gor_it_next_n(chunk_it *it, int64_t *t, double *v, uint32_t max, uint32_t *got)
+{
+    return gor_get_n(&it->st, &it->r, t, v, max, got);
+}
+
 static size_t gor_it_end(const chunk_it *it) { return (size_t)((it->r.pos + 7) >> 3); }
 
-const chunk_class chunk_gor_class = {"gorilla", gor_append, gor_it_init, gor_it_next, gor_it_end};
+const chunk_class chunk_gor_class = {"gorilla", gor_append, gor_it_init, gor_it_next, gor_it_next_n, gor_it_end};

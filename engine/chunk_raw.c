@@ -57,6 +57,20 @@ static int raw_it_next(chunk_it *it, int64_t *t, uint64_t *v)
     return CAIRN_OK;
 }
 
+static int raw_it_next_n(chunk_it *it, int64_t *t, double *v, uint32_t max, uint32_t *got)
+{
+    for (uint32_t i = 0; i < max; i++) {
+        uint64_t b;
+        if (raw_it_next(it, &t[i], &b)) {
+            *got = i;
+            return CAIRN_ECORRUPT;
+        }
+        memcpy(&v[i], &b, 8);
+    }
+    *got = max;
+    return CAIRN_OK;
+}
+
 static size_t raw_it_end(const chunk_it *it) { return (size_t)it->r.pos; }
 
-const chunk_class chunk_raw_class = {"raw", raw_append, raw_it_init, raw_it_next, raw_it_end};
+const chunk_class chunk_raw_class = {"raw", raw_append, raw_it_init, raw_it_next, raw_it_next_n, raw_it_end};

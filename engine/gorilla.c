@@ -42,6 +42,8 @@
  */
 #include "gorilla.h"
 
+#include <string.h>
+
 #include "cairn.h"
 
 void gor_init(gor_state *s)
@@ -56,63 +58,87 @@ void gor_init(gor_state *s)
 
 /* ---- encoder -------------------------------------------------------------- */
 
-static inline void gor_put_value(gor_state *s, bits_w *w, uint64_t v)
+/*
+ * Append the XOR code of v after `pre` (the timestamp code, pre_len <= 24
+ * bits), in one bits_put when the two fit in 56 bits, which is the common
+ * case: one read-modify-write of the stream per sample.
+ */
+static inline void gor_put_value(gor_state *s, bits_w *w, uint64_t v, uint64_t pre, unsigned pre_len)
 {
-    uint64_t x = v ^ s->v;
+    uint64_t x = v ^ s->v, code;
+    unsigned len;
     s->v = v;
     if (x == 0) {
-        bits_put(w, 0, 1);
-        return;
-    }
-    unsigned lead = (unsigned)__builtin_clzll(x), trail = (unsigned)__builtin_ctzll(x);
-    if (lead > 31) lead = 31;
-    if (s->leading != GOR_NO_WINDOW && lead >= s->leading && trail >= s->trailing) {
-        unsigned sig = 64u - s->leading - s->trailing;
-        x >>= s->trailing;
-        if (sig <= 54) {
-            bits_put(w, 2ull << sig | x, sig + 2);
-        } else {
-            bits_put(w, 2, 2);
-            bits_put(w, x, sig);
-        }
-        return;
-    }
-    unsigned sig = 64u - lead - trail;
-    s->leading = (uint8_t)lead;
-    s->trailing = (uint8_t)trail;
-    uint64_t hdr = 3u << 11 | lead << 6 | (sig & 63);
-    x >>= trail;
-    if (sig <= 43) {
-        bits_put(w, hdr << sig | x, sig + 13);
+        code = 0;
+        len = 1;
     } else {
-        bits_put(w, hdr, 13);
-        bits_put(w, x, sig);
+        unsigned lead = (unsigned)__builtin_clzll(x), trail = (unsigned)__builtin_ctzll(x);
+        if (lead > 31) lead = 31;
+        if (s->leading != GOR_NO_WINDOW && lead >= s->leading && trail >= s->trailing) {
+            unsigned sig = 64u - s->leading - s->trailing;
+            x >>= s->trailing;
+            if (BITS_UNLIKELY(sig > 54)) {
+                bits_put(w, pre, pre_len);
+                bits_put(w, 2, 2);
+                bits_put(w, x, sig);
+                return;
+            }
+            code = 2ull << sig | x;
+            len = sig + 2;
+        } else {
+            unsigned sig = 64u - lead - trail;
+            s->leading = (uint8_t)lead;
+            s->trailing = (uint8_t)trail;
+            uint64_t hdr = 3u << 11 | lead << 6 | (sig & 63);
+            x >>= trail;
+            if (sig > 43) {
+                bits_put(w, pre, pre_len);
+                bits_put(w, hdr, 13);
+                bits_put(w, x, sig);
+                return;
+            }
+            code = hdr << sig | x;
+            len = sig + 13;
+        }
+    }
+    if (BITS_LIKELY(pre_len + len <= 56)) {
+        bits_put(w, pre << len | code, pre_len + len);
+    } else {
+        bits_put(w, pre, pre_len);
+        bits_put(w, code, len);
     }
 }
 
 void gor_put(gor_state *s, bits_w *w, int64_t t, uint64_t v)
 {
-    if (s->n >= 2) {
+    if (BITS_LIKELY(s->n >= 2)) {
         uint64_t d = (uint64_t)t - (uint64_t)s->t;
-        uint64_t dod = d - s->d;
-        if (dod == 0)
-            bits_put(w, 0, 1);
-        else if (dod + 8191 <= 16383)
-            bits_put(w, 2u << 14 | (dod & 0x3fff), 16);
-        else if (dod + 65535 <= 131071)
-            bits_put(w, 6u << 17 | (dod & 0x1ffff), 20);
-        else if (dod + 524287 <= 1048575)
-            bits_put(w, 14u << 20 | (dod & 0xfffff), 24);
-        else {
+        uint64_t dod = d - s->d, pre;
+        unsigned pre_len;
+        if (dod == 0) {
+            pre = 0;
+            pre_len = 1;
+        } else if (dod + 8191 <= 16383) {
+            pre = 2u << 14 | (dod & 0x3fff);
+            pre_len = 16;
+        } else if (dod + 65535 <= 131071) {
+            pre = 6u << 17 | (dod & 0x1ffff);
+            pre_len = 20;
+        } else if (dod + 524287 <= 1048575) {
+            pre = 14u << 20 | (dod & 0xfffff);
+            pre_len = 24;
+        } else {
             bits_put(w, 15, 4);
             bits_put(w, dod, 64);
+            pre = 0;
+            pre_len = 0;
         }
         s->d = d;
-        gor_put_value(s, w, v);
+        gor_put_value(s, w, v, pre, pre_len);
     } else if (s->n == 1) {
         s->d = (uint64_t)t - (uint64_t)s->t;
         bits_put_uvarint(w, s->d);
-        gor_put_value(s, w, v);
+        gor_put_value(s, w, v, 0, 0);
     } else {
         bits_put_varint(w, t);
         bits_put(w, v, 64);
@@ -127,9 +153,14 @@ void gor_put(gor_state *s, bits_w *w, int64_t t, uint64_t v)
 /* Payload width of the delta-of-delta buckets, by count of leading 1 bits. */
 static const uint8_t gor_dod_bits[4] = {0, 14, 17, 20};
 
-static inline int gor_get_value(gor_state *s, bits_r *r)
+/*
+ * Decode an XOR code. `wv` holds the stream from r->pos on, left-aligned,
+ * with `valid` >= 33 bits that are real (bits_peek gives >= 57; the
+ * timestamp code took at most 24 of them), so the control bits and short
+ * payloads come from the word the timestamp was read from.
+ */
+static inline int gor_get_value(gor_state *s, bits_r *r, uint64_t wv, unsigned valid)
 {
-    uint64_t wv = bits_peek(r);
     if (!(wv >> 63)) {
         r->pos += 1;
         return CAIRN_OK;
@@ -137,10 +168,10 @@ static inline int gor_get_value(gor_state *s, bits_r *r)
     uint64_t x;
     unsigned sig, trail;
     if (!((wv >> 62) & 1)) {
-        if (s->leading == GOR_NO_WINDOW) return CAIRN_ECORRUPT;
+        if (BITS_UNLIKELY(s->leading == GOR_NO_WINDOW)) return CAIRN_ECORRUPT;
         trail = s->trailing;
         sig = 64u - s->leading - trail;
-        if (sig <= 55) {
+        if (sig + 2 <= valid) {
             x = (wv << 2) >> (64 - sig);
             r->pos += 2 + sig;
         } else {
@@ -151,11 +182,11 @@ static inline int gor_get_value(gor_state *s, bits_r *r)
         unsigned lead = (unsigned)(wv >> 57) & 31;
         sig = (unsigned)(wv >> 51) & 63;
         if (sig == 0) sig = 64;
-        if (lead + sig > 64) return CAIRN_ECORRUPT;
+        if (BITS_UNLIKELY(lead + sig > 64)) return CAIRN_ECORRUPT;
         trail = 64 - lead - sig;
         s->leading = (uint8_t)lead;
         s->trailing = (uint8_t)trail;
-        if (sig <= 44) {
+        if (sig + 13 <= valid) {
             x = (wv << 13) >> (64 - sig);
             r->pos += 13 + sig;
         } else {
@@ -167,32 +198,44 @@ static inline int gor_get_value(gor_state *s, bits_r *r)
     return CAIRN_OK;
 }
 
+/* One sample from the third on: delta-of-delta, then the value. */
+static inline int gor_step(gor_state *s, bits_r *r)
+{
+    uint64_t win = bits_peek(r), dod;
+    unsigned used;
+    if (!(win >> 63)) {
+        dod = 0;
+        used = 1;
+    } else {
+        /* count leading ones, at most 4 */
+        unsigned ones = (unsigned)__builtin_clzll(~win | 1ull << 59);
+        if (BITS_UNLIKELY(ones == 4)) {
+            r->pos += 4;
+            dod = bits_get(r, 64);
+            win = bits_peek(r);
+            used = 0;
+        } else {
+            unsigned nb = gor_dod_bits[ones];
+            dod = (win << (ones + 1)) >> (64 - nb);
+            dod -= (uint64_t)(dod > 1ull << (nb - 1)) << nb; /* sign, without a branch */
+            used = ones + 1 + nb;
+        }
+    }
+    uint64_t d = s->d + dod;
+    int64_t tn = (int64_t)((uint64_t)s->t + d);
+    if (BITS_UNLIKELY(tn <= s->t)) return CAIRN_ECORRUPT;
+    s->t = tn;
+    s->d = d;
+    r->pos += used;
+    if (gor_get_value(s, r, win << used, 57 - used)) return CAIRN_ECORRUPT;
+    if (BITS_UNLIKELY(bits_r_overflow(r))) return CAIRN_ECORRUPT;
+    return CAIRN_OK;
+}
+
 int gor_get(gor_state *s, bits_r *r, int64_t *t, uint64_t *v)
 {
     if (BITS_LIKELY(s->n >= 2)) {
-        uint64_t wd = bits_peek(r), dod;
-        if (!(wd >> 63)) {
-            r->pos += 1;
-            dod = 0;
-        } else {
-            /* count leading ones, at most 4 */
-            unsigned ones = (unsigned)__builtin_clzll(~wd | 1ull << 59);
-            if (ones == 4) {
-                r->pos += 4;
-                dod = bits_get(r, 64);
-            } else {
-                unsigned nb = gor_dod_bits[ones];
-                dod = (wd << (ones + 1)) >> (64 - nb);
-                if (dod > 1ull << (nb - 1)) dod -= 1ull << nb;
-                r->pos += ones + 1 + nb;
-            }
-        }
-        uint64_t d = s->d + dod;
-        int64_t tn = (int64_t)((uint64_t)s->t + d);
-        if (BITS_UNLIKELY(tn <= s->t)) return CAIRN_ECORRUPT;
-        s->t = tn;
-        s->d = d;
-        if (gor_get_value(s, r)) return CAIRN_ECORRUPT;
+        if (gor_step(s, r)) return CAIRN_ECORRUPT;
     } else if (s->n == 1) {
         uint64_t d;
         if (bits_get_uvarint(r, &d)) return CAIRN_ECORRUPT;
@@ -200,14 +243,49 @@ int gor_get(gor_state *s, bits_r *r, int64_t *t, uint64_t *v)
         if (tn <= s->t) return CAIRN_ECORRUPT;
         s->t = tn;
         s->d = d;
-        if (gor_get_value(s, r)) return CAIRN_ECORRUPT;
+        if (gor_get_value(s, r, bits_peek(r), 57)) return CAIRN_ECORRUPT;
+        if (bits_r_overflow(r)) return CAIRN_ECORRUPT;
     } else {
         if (bits_get_varint(r, &s->t)) return CAIRN_ECORRUPT;
         s->v = bits_get(r, 64);
+        if (bits_r_overflow(r)) return CAIRN_ECORRUPT;
     }
-    if (BITS_UNLIKELY(bits_r_overflow(r))) return CAIRN_ECORRUPT;
     s->n++;
     *t = s->t;
     *v = s->v;
     return CAIRN_OK;
+}
+
+/*
+ * The batch form: the state lives in locals (registers) for the whole loop
+ * instead of going through memory once per sample, which shortens the
+ * dependency chain pos -> load -> pos that bounds decoding speed.
+ */
+int gor_get_n(gor_state *s, bits_r *r, int64_t *t, double *v, uint32_t max, uint32_t *got)
+{
+    uint32_t i = 0;
+    for (; i < max && s->n < 2; i++) {
+        uint64_t b;
+        if (gor_get(s, r, &t[i], &b)) goto fail;
+        memcpy(&v[i], &b, 8);
+    }
+    gor_state st = *s;
+    bits_r rr = *r;
+    for (; i < max; i++) {
+        if (BITS_UNLIKELY(gor_step(&st, &rr))) {
+            *s = st;
+            *r = rr;
+            goto fail;
+        }
+        t[i] = st.t;
+        memcpy(&v[i], &st.v, 8);
+        st.n++;
+    }
+    *s = st;
+    *r = rr;
+    *got = i;
+    return CAIRN_OK;
+fail:
+    *got = i;
+    return CAIRN_ECORRUPT;
 }

@@ -46,4 +46,9 @@ void gor_put(gor_state *s, bits_w *w, int64_t t, uint64_t v);
 /* Decode the next sample. CAIRN_OK, or CAIRN_ECORRUPT (ran past the end,
  * timestamp not increasing, bad XOR window). On error *s is unspecified. */
 int gor_get(gor_state *s, bits_r *r, int64_t *t, uint64_t *v);
+/* Decode up to `max` samples into t[] and v[] (bit patterns kept exactly);
+ * *got says how many are good.
+ * CAIRN_OK (then *got == max) or CAIRN_ECORRUPT (at sample *got). The caller
+ * passes at most the samples the stream holds. */
+int gor_get_n(gor_state *s, bits_r *r, int64_t *t, double *v, uint32_t max, uint32_t *got);
 #endif

@@ -287,18 +287,33 @@ int ingest_label_name_valid(const char *s, size_t n)
 }
 
 /* Append `s` to dst Go-%q style (ASCII printable as is, \" \\ \n, other bytes \xNN). */
-static size_t put_quoted(char *dst, size_t at, size_t cap, const char *s, size_t n)
+/* Returns 0 if the value had to be cut. */
+static int put_quoted(char *dst, size_t *atp, size_t cap, const char *s, size_t n)
 {
+    size_t at = *atp;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         int esc = c == '"' || c == '\\' || c == '\n', hex = !esc && (c < 0x20 || c == 0x7f);
-        if (at + (hex ? 4 : esc ? 2 : 1) > cap) break;
+        if (at + (hex ? 4 : esc ? 2 : 1) > cap) {
+            *atp = at;
+            return 0;
+        }
         if (c == '\n') dst[at++] = '\\', dst[at++] = 'n';
         else if (esc) dst[at++] = '\\', dst[at++] = (char)c;
         else if (hex) at += (size_t)snprintf(dst + at, cap - at + 1, "\\x%02x", c);
         else dst[at++] = (char)c;
     }
-    return at;
+    *atp = at;
+    return 1;
+}
+
+/* Append n bytes if they fit below lim; returns 0 when they did not. */
+static int put_raw(char *dst, size_t *at, size_t lim, const char *s, size_t n)
+{
+    if (*at > lim || n > lim - *at) return 0;
+    memcpy(dst + *at, s, n);
+    *at += n;
+    return 1;
 }
 
 size_t ingest_fmt_labels(const cairn_label *l, size_t n, char *dst, size_t cap)
@@ -308,18 +323,19 @@ size_t ingest_fmt_labels(const cairn_label *l, size_t n, char *dst, size_t cap)
         return 0;
     }
     size_t at = 0, lim = cap - 5; /* room for "...}" + NUL */
+    int full = 0;
     dst[at++] = '{';
-    for (size_t i = 0; i < n && at < lim; i++) {
-        if (i) dst[at++] = ',', dst[at++] = ' ';
-        size_t nn = l[i].name_len < lim - at ? l[i].name_len : lim - at;
-        memcpy(dst + at, l[i].name, nn);
-        at += nn;
-        if (at + 2 >= lim) break;
-        dst[at++] = '=', dst[at++] = '"';
-        at = put_quoted(dst, at, lim, l[i].value, l[i].value_len);
-        if (at < lim) dst[at++] = '"';
+    for (size_t i = 0; i < n && !full; i++) {
+        if (i && !put_raw(dst, &at, lim, ", ", 2)) full = 1;
+        else if (!put_raw(dst, &at, lim, l[i].name, l[i].name_len)) full = 1;
+        else if (!put_raw(dst, &at, lim, "=\"", 2)) full = 1;
+        else if (!put_quoted(dst, &at, lim, l[i].value, l[i].value_len) || !put_raw(dst, &at, lim, "\"", 1))
+            full = 1;
     }
-    if (at >= lim) memcpy(dst + lim, "...", 3), at = lim + 3;
+    if (full) {
+        if (at > lim) at = lim;
+        memcpy(dst + at, "...", 3), at += 3;
+    }
     dst[at++] = '}';
     dst[at] = 0;
     return at;
@@ -396,17 +412,26 @@ static void sort_labels(cairn_label *l, size_t n)
     }
 }
 
-static int series_fail(cairn_err *err, int code, const char *ctx, const cairn_label *l, size_t n, const char *what,
-                       const char *name, size_t name_len)
+/* "ctx idx: " (or "ctx: ", or nothing) into dst. */
+static const char *ctx_str(char *dst, size_t cap, const char *ctx, long long idx)
 {
-    char ls[160];
+    if (!ctx) dst[0] = 0;
+    else if (idx >= 0) snprintf(dst, cap, "%s %lld: ", ctx, idx);
+    else snprintf(dst, cap, "%s: ", ctx);
+    return dst;
+}
+
+static int series_fail(cairn_err *err, int code, const char *ctx, long long idx, const cairn_label *l, size_t n,
+                       const char *what, const char *name, size_t name_len)
+{
+    char ls[160], cs[96];
     ingest_fmt_labels(l, n, ls, sizeof ls);
-    return err_set(err, code, "%s%sseries %s: %s \"%.*s\"", ctx ? ctx : "", ctx ? ": " : "", ls, what,
+    return err_set(err, code, "%sseries %s: %s \"%.*s\"", ctx_str(cs, sizeof cs, ctx, idx), ls, what,
                    (int)(name_len > 64 ? 64 : name_len), name);
 }
 
 int ingest_series(cairn_batch *b, int kind, cairn_label *l, size_t *np, const ingest_opts *o, const char *ctx,
-                  cairn_err *err)
+                  long long ctx_idx, cairn_err *err)
 {
     size_t n = *np, k = 0;
     int is_log = kind == CAIRN_KIND_LOG;
@@ -415,16 +440,16 @@ int ingest_series(cairn_batch *b, int kind, cairn_label *l, size_t *np, const in
     for (size_t i = 0; i < n; i++) {
         if (!ingest_label_name_valid(l[i].name, l[i].name_len)) {
             if (!ingest_utf8_valid(l[i].name, l[i].name_len))
-                return series_fail(err, CAIRN_EINVAL, ctx, l, n, "label name is not valid UTF-8", "", 0);
-            return series_fail(err, CAIRN_EINVAL, ctx, l, n, "invalid label name", l[i].name, l[i].name_len);
+                return series_fail(err, CAIRN_EINVAL, ctx, ctx_idx, l, n, "label name is not valid UTF-8", "", 0);
+            return series_fail(err, CAIRN_EINVAL, ctx, ctx_idx, l, n, "invalid label name", l[i].name, l[i].name_len);
         }
         if (l[i].name_len > o->max_name_bytes)
-            return series_fail(err, CAIRN_EINVAL, ctx, l, n, "label name longer than the limit", l[i].name, 32);
+            return series_fail(err, CAIRN_EINVAL, ctx, ctx_idx, l, n, "label name longer than the limit", l[i].name, 32);
         if (l[i].value_len > max_value)
-            return series_fail(err, CAIRN_EINVAL, ctx, l, n, "label value longer than the limit of label", l[i].name,
+            return series_fail(err, CAIRN_EINVAL, ctx, ctx_idx, l, n, "label value longer than the limit of label", l[i].name,
                                l[i].name_len);
         if (!ingest_utf8_valid(l[i].value, l[i].value_len))
-            return series_fail(err, CAIRN_EINVAL, ctx, l, n, "invalid UTF-8 in the value of label", l[i].name,
+            return series_fail(err, CAIRN_EINVAL, ctx, ctx_idx, l, n, "invalid UTF-8 in the value of label", l[i].name,
                                l[i].name_len);
     }
     for (size_t i = 0; i < n; i++) {
@@ -435,25 +460,26 @@ int ingest_series(cairn_batch *b, int kind, cairn_label *l, size_t *np, const in
         l[k++] = l[i];
     }
     n = k;
-    if (n == 0) return err_set(err, CAIRN_EINVAL, "%s%sempty label set", ctx ? ctx : "", ctx ? ": " : "");
+    char cs[96];
+    if (n == 0) return err_set(err, CAIRN_EINVAL, "%sempty label set", ctx_str(cs, sizeof cs, ctx, ctx_idx));
     sort_labels(l, n);
     size_t counted = n;
     for (size_t i = 0; i < n; i++) {
         if (i + 1 < n && label_cmp(&l[i], &l[i + 1]) == 0)
-            return series_fail(err, CAIRN_EINVAL, ctx, l, n, "duplicate label name", l[i].name, l[i].name_len);
+            return series_fail(err, CAIRN_EINVAL, ctx, ctx_idx, l, n, "duplicate label name", l[i].name, l[i].name_len);
         if (is_log && l[i].name_len == 12 && memcmp(l[i].name, "service_name", 12) == 0) counted--;
     }
     uint32_t max_labels = is_log ? o->log_max_labels : o->max_labels;
     if (counted > max_labels) {
         char ls[160];
         ingest_fmt_labels(l, n, ls, sizeof ls);
-        return err_set(err, CAIRN_EINVAL, "%s%sseries %s has %zu labels, more than the limit of %u", ctx ? ctx : "",
-                       ctx ? ": " : "", ls, counted, max_labels);
+        return err_set(err, CAIRN_EINVAL, "%sseries %s has %zu labels, more than the limit of %u",
+                       ctx_str(cs, sizeof cs, ctx, ctx_idx), ls, counted, max_labels);
     }
     *np = n;
     cairn_err e2;
     int ref = cairn_batch_series(b, kind, l, n, &e2);
-    if (ref < 0) return err_set(err, ref, "%s%s%s", ctx ? ctx : "", ctx ? ": " : "", e2.msg);
+    if (ref < 0) return err_set(err, ref, "%s%s", ctx_str(cs, sizeof cs, ctx, ctx_idx), e2.msg);
     return ref;
 }
 
@@ -483,40 +509,44 @@ found:
     *np = n + 1;
 }
 
-int ingest_entry(cairn_batch *b, int ref, const char *what, int64_t t_ns, const char *line, size_t line_len,
-                 cairn_label *meta, size_t n_meta, const ingest_opts *o, cairn_err *err)
+/* "<what>, entry <idx> at <t>" into dst. */
+static const char *entry_str(char *dst, size_t cap, const char *what, long long idx, int64_t t_ns)
 {
+    if (idx >= 0) snprintf(dst, cap, "%s, entry %lld at %lld", what, idx, (long long)t_ns);
+    else snprintf(dst, cap, "%s, entry at %lld", entry_str(ws, sizeof ws, what, idx, t_ns));
+    return dst;
+}
+
+int ingest_entry(cairn_batch *b, int ref, const char *what, long long idx, int64_t t_ns, const char *line,
+                 size_t line_len, cairn_label *meta, size_t n_meta, const ingest_opts *o, cairn_err *err)
+{
+    char ws[320];
     if (line_len > o->max_line_bytes)
-        return err_set(err, CAIRN_EINVAL, "%s, entry at %lld: line of %zu bytes exceeds the limit of %u bytes", what,
-                       (long long)t_ns, line_len, o->max_line_bytes);
+        return err_set(err, CAIRN_EINVAL, "%s: line of %zu bytes exceeds the limit of %u bytes", entry_str(ws, sizeof ws, what, idx, t_ns), line_len, o->max_line_bytes);
     if (o->reject_old_ns > 0 && t_ns < o->now_ns - o->reject_old_ns)
-        return err_set(err, CAIRN_EINVAL, "%s, entry at %lld: timestamp is older than the limit of %llds", what,
-                       (long long)t_ns, (long long)(o->reject_old_ns / 1000000000));
+        return err_set(err, CAIRN_EINVAL, "%s: timestamp is older than the limit of %llds", entry_str(ws, sizeof ws, what, idx, t_ns), (long long)(o->reject_old_ns / 1000000000));
     if (o->future_grace_ns > 0 && t_ns > o->now_ns + o->future_grace_ns)
-        return err_set(err, CAIRN_EINVAL, "%s, entry at %lld: timestamp is too far in the future", what,
-                       (long long)t_ns);
+        return err_set(err, CAIRN_EINVAL, "%s: timestamp is too far in the future", entry_str(ws, sizeof ws, what, idx, t_ns));
     if (n_meta > o->max_meta_entries)
-        return err_set(err, CAIRN_EINVAL, "%s, entry at %lld: %zu structured metadata entries exceed the limit of %u",
-                       what, (long long)t_ns, n_meta, o->max_meta_entries);
+        return err_set(err, CAIRN_EINVAL, "%s: %zu structured metadata entries exceed the limit of %u",
+                       entry_str(ws, sizeof ws, what, idx, t_ns), n_meta, o->max_meta_entries);
     size_t bytes = 0, k = 0;
     for (size_t i = 0; i < n_meta; i++) {
         if (!ingest_label_name_valid(meta[i].name, meta[i].name_len))
-            return err_set(err, CAIRN_EINVAL, "%s, entry at %lld: invalid structured metadata name \"%.*s\"", what,
-                           (long long)t_ns, (int)(meta[i].name_len > 64 ? 64 : meta[i].name_len), meta[i].name);
+            return err_set(err, CAIRN_EINVAL, "%s: invalid structured metadata name \"%.*s\"", entry_str(ws, sizeof ws, what, idx, t_ns), (int)(meta[i].name_len > 64 ? 64 : meta[i].name_len), meta[i].name);
         if (!ingest_utf8_valid(meta[i].value, meta[i].value_len))
-            return err_set(err, CAIRN_EINVAL, "%s, entry at %lld: invalid UTF-8 in structured metadata \"%.*s\"", what,
-                           (long long)t_ns, (int)(meta[i].name_len > 64 ? 64 : meta[i].name_len), meta[i].name);
+            return err_set(err, CAIRN_EINVAL, "%s: invalid UTF-8 in structured metadata \"%.*s\"", entry_str(ws, sizeof ws, what, idx, t_ns), (int)(meta[i].name_len > 64 ? 64 : meta[i].name_len), meta[i].name);
         bytes += meta[i].name_len + meta[i].value_len;
         int dup = 0;
         for (size_t j = 0; j < k && !dup; j++) dup = label_cmp(&meta[j], &meta[i]) == 0;
         if (!dup && meta[i].value_len) meta[k++] = meta[i];
     }
     if (bytes > o->max_meta_bytes)
-        return err_set(err, CAIRN_EINVAL, "%s, entry at %lld: structured metadata of %zu bytes exceeds the limit of %u",
-                       what, (long long)t_ns, bytes, o->max_meta_bytes);
+        return err_set(err, CAIRN_EINVAL, "%s: structured metadata of %zu bytes exceeds the limit of %u",
+                       entry_str(ws, sizeof ws, what, idx, t_ns), bytes, o->max_meta_bytes);
     cairn_err e2;
     int rc = cairn_batch_entry(b, ref, t_ns, line, line_len, meta, k, &e2);
-    if (rc) return err_set(err, rc, "%s, entry at %lld: %s", what, (long long)t_ns, e2.msg);
+    if (rc) return err_set(err, rc, "%s: %s", entry_str(ws, sizeof ws, what, idx, t_ns), e2.msg);
     return CAIRN_OK;
 }
 

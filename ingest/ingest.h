@@ -190,10 +190,11 @@ size_t ingest_fmt_float(double v, char *dst, size_t cap);
  * by name) and compacted: labels with an empty value and names starting "__"
  * other than "__name__" are dropped. Checks: non-empty, name syntax, limits
  * for `kind`, value UTF-8, duplicate names. `ctx` (may be NULL) prefixes the
- * message, e.g. "stream 3". @return a batch ref >= 0 or a negative code.
+ * message; ctx_idx >= 0 is appended to it ("stream" and 3 give "stream 3").
+ * Messages are only formatted on failure. @return a batch ref >= 0 or a negative code.
  */
 int ingest_series(cairn_batch *b, int kind, cairn_label *l, size_t *n, const ingest_opts *o, const char *ctx,
-                  cairn_err *err);
+                  long long ctx_idx, cairn_err *err);
 
 /* Loki's service_name discovery: if `l` lacks service_name, append one (from
  * the first of service, app, application, ... or "unknown_service"). l must
@@ -203,9 +204,10 @@ void ingest_add_service_name(cairn_label *l, size_t *n);
 /*
  * Validate and add one log entry: line size, time window, structured metadata
  * count/bytes/names/UTF-8 (duplicate metadata names: the first wins). `what`
- * names the stream in messages. @return CAIRN_OK or a negative code.
+ * names the stream in messages, which read "<what>, entry <idx> at <t_ns>: ..."
+ * (", entry <idx>" left out when idx < 0). @return CAIRN_OK or a negative code.
  */
-int ingest_entry(cairn_batch *b, int ref, const char *what, int64_t t_ns, const char *line, size_t line_len,
+int ingest_entry(cairn_batch *b, int ref, const char *what, long long idx, int64_t t_ns, const char *line, size_t line_len,
                  cairn_label *meta, size_t n_meta, const ingest_opts *o, cairn_err *err);
 
 /*

@@ -676,7 +676,6 @@ static int p_lf_primary(parser *p, ast_lf **out)
     }
     if (op.kind == T_EQ_REGEX || op.kind == T_NEQ_REGEX) return p_unexpected(p, "label filter", "string");
     int neg = 0;
-    token sign = p->tok;
     if (p->tok.kind == T_SUB) {
         neg = 1;
         TRY(p_advance(p));
@@ -705,7 +704,6 @@ static int p_lf_primary(parser *p, ast_lf **out)
             TRY(p_str(p, p->tok.p, p->tok.len, &f->text));
         }
     }
-    (void)sign;
     TRY(p_advance(p));
     *out = f;
     return CAIRN_OK;

@@ -6,7 +6,8 @@
  *   even: decode the rest as a chunk byte string, as if read from disk:
  *         iterate, verify, and reopen it for appending. Nothing may crash,
  *         read out of bounds, loop forever, or return more samples than the
- *         header counts; timestamps that come out must increase.
+ *         header counts; timestamps that come out must increase; the
+ *         batch iterator must return the same samples and ending.
  *   odd:  round trip. The rest is read as 9-byte records: a 1-byte
  *         timestamp step selector and 8 value bytes. Steps mix regular
  *         15 s scrapes, small jitter, huge jumps and jumps to the ends of the
@@ -40,6 +41,14 @@ static void decode_only(const uint8_t *p, size_t n)
     }
     if (rc != 0 && rc != CAIRN_ECORRUPT) abort();
     if (rc == 0 && i != count) abort();
+    /* the batch iterator agrees: same good samples, same ending */
+    chunk_it itn;
+    chunk_it_init(&itn, p, n);
+    int64_t tb[7];
+    double vb[7];
+    int j = 0, got;
+    while ((got = chunk_it_next_n(&itn, tb, vb, 7)) > 0) j += got;
+    if (j != i || got != rc) abort();
     cairn_err e;
     int vr = chunk_verify(p, n, &e);
     if (vr != CAIRN_OK && vr != CAIRN_ECORRUPT) abort();

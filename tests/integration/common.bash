@@ -56,8 +56,9 @@ free_port() {
 # start_cairn DATA_DIR [extra serve flags...]: sets CAIRN_PID, PORT, URL; waits for /-/ready.
 start_cairn() {
   local data=$1; shift
-  local lg=$T/cairn.log
-  "$CAIRN" serve --listen 127.0.0.1:0 --data "$data" "$@" >>"$lg" 2>&1 &
+  CAIRN_STARTS=$((${CAIRN_STARTS:-0} + 1))
+  local lg=$T/cairn.$CAIRN_STARTS.log
+  "$CAIRN" serve --listen 127.0.0.1:0 --data "$data" "$@" >"$lg" 2>&1 &
   CAIRN_PID=$!
   PIDS+=("$CAIRN_PID")
   local end=$((SECONDS + 15))

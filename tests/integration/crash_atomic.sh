@@ -10,7 +10,7 @@ ACK=$T/acks.txt
 : >"$ACK"
 for round in 1 2; do
   start_cairn "$T/data"
-  timeout 60 "$PY" "$IT/crash_client.py" "$PORT" "$ACK" 30 >"$T/client.log" 2>&1 &
+  timeout 60 "$PY" "$IT/crash_client.py" "$PORT" "$ACK" 30 $((round * 1000000)) >"$T/client.log" 2>&1 &
   CLIENT=$!
   PIDS+=("$CLIENT")
   sleep 2.5

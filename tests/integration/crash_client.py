@@ -2,7 +2,7 @@
 (remote write, text import and Loki JSON in turn) as fast as the server
 answers, and append "KIND N" to the ack file, flushed, for every 2xx. It runs
 until the server goes away (killed with -9 by the test) or a time limit.
-    python3 crash_client.py PORT ACKFILE SECONDS
+    python3 crash_client.py PORT ACKFILE SECONDS FIRST_N
 Request N of kind r/m carries PER_REQ samples of series crash_X{req="N",i="0..K"};
 of kind l, PER_REQ lines in stream {app="crash",req="N"}."""
 import http.client
@@ -19,7 +19,7 @@ ACK = open(sys.argv[2], 'a', buffering=1)
 DEADLINE = time.time() + float(sys.argv[3])
 PER_REQ = 60
 lock = threading.Lock()
-counter = [0]
+counter = [int(sys.argv[4])]
 NOW_MS = int(time.time() * 1000)
 
 

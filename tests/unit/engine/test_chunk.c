@@ -75,6 +75,27 @@ static void expect_samples(const uint8_t *p, size_t len, const series *s, int n)
     assert_int_equal(chunk_it_next(&it, &t, &v), 0);
 }
 
+/* The batch iterator in random batch sizes gives the same samples. */
+static void expect_samples_n(const uint8_t *p, size_t len, const series *s, int n)
+{
+    chunk_it it;
+    assert_int_equal(chunk_it_init(&it, p, len), CAIRN_OK);
+    int64_t tb[70];
+    double vb[70];
+    int i = 0, got;
+    while ((got = chunk_it_next_n(&it, tb, vb, 1 + t_randn(70))) > 0) {
+        for (int k = 0; k < got; k++, i++) {
+            assert_true(i < n);
+            assert_int_equal(tb[k], s->t[i]);
+            assert_int_equal(t_bits(vb[k]), s->v[i]);
+        }
+    }
+    assert_int_equal(got, 0);
+    assert_int_equal(i, n);
+    assert_int_equal(chunk_it_next_n(&it, tb, vb, 70), 0);
+    assert_int_equal(chunk_it_next_n(&it, tb, vb, 0), 0);
+}
+
 static void append_all(chunk_w *w, const series *s, int from, int to)
 {
     for (int i = from; i < to; i++) {
@@ -109,9 +130,11 @@ static void check_class(int cls, const series *s)
     size_t len;
     const uint8_t *p = chunk_w_bytes(&w, &len);
     expect_samples(p, len, s, n);
+    expect_samples_n(p, len, s, n);
     assert_int_equal(chunk_verify(p, len, NULL), CAIRN_OK);
     for (int c = 0; c < 3; c++) {
         expect_samples(copy[c], copy_len[c], s, cuts[c]);
+        expect_samples_n(copy[c], copy_len[c], s, cuts[c]);
         assert_int_equal(chunk_verify(copy[c], copy_len[c], NULL), CAIRN_OK);
     }
 
@@ -568,6 +591,20 @@ static void test_chunk_truncated_never_crash(void **state)
                 assert_int_equal(t_bits(v), s.v[i]);
                 i++;
             }
+            /* the batch iterator: the same good prefix, then a sticky error */
+            chunk_it itn;
+            chunk_it_init(&itn, q, cut);
+            int64_t tb[32];
+            double vb[32];
+            int j = 0, got;
+            while ((got = chunk_it_next_n(&itn, tb, vb, 32)) > 0)
+                for (int k = 0; k < got; k++, j++) {
+                    assert_int_equal(tb[k], s.t[j]);
+                    assert_int_equal(t_bits(vb[k]), s.v[j]);
+                }
+            assert_int_equal(j, i);
+            assert_int_equal(got, cut == 0 ? 0 : CAIRN_ECORRUPT);
+            if (cut) assert_int_equal(chunk_it_next_n(&itn, tb, vb, 32), CAIRN_ECORRUPT);
             if (cut == 0) {
                 assert_int_equal(rc, 0);
             } else {
@@ -599,6 +636,13 @@ static void decode_any(const uint8_t *q, size_t len)
     }
     assert_true(rc == 0 || rc == CAIRN_ECORRUPT);
     if (rc == 0) assert_int_equal(i, n);
+    int last_rc = rc, j = 0, got;
+    chunk_it_init(&it, q, len);
+    int64_t tb[16];
+    double vb[16];
+    while ((got = chunk_it_next_n(&it, tb, vb, 16)) > 0) j += got;
+    assert_int_equal(j, i);
+    assert_int_equal(got, last_rc);
     rc = chunk_verify(q, len, NULL);
     assert_true(rc == CAIRN_OK || rc == CAIRN_ECORRUPT);
     chunk_w w = {0};
