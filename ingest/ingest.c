@@ -513,7 +513,7 @@ found:
 static const char *entry_str(char *dst, size_t cap, const char *what, long long idx, int64_t t_ns)
 {
     if (idx >= 0) snprintf(dst, cap, "%s, entry %lld at %lld", what, idx, (long long)t_ns);
-    else snprintf(dst, cap, "%s, entry at %lld", entry_str(ws, sizeof ws, what, idx, t_ns));
+    else snprintf(dst, cap, "%s, entry at %lld", what, (long long)t_ns);
     return dst;
 }
 

@@ -187,9 +187,7 @@ static void lp_free(lp *p)
 static int lp_stream(lp *p, size_t si, cairn_label *l, size_t n)
 {
     if (p->o->add_service_name) ingest_add_service_name(l, &n);
-    char ctx[32];
-    snprintf(ctx, sizeof ctx, "stream %zu", si);
-    int ref = ingest_series(p->b, CAIRN_KIND_LOG, l, &n, p->o, ctx, p->err);
+    int ref = ingest_series(p->b, CAIRN_KIND_LOG, l, &n, p->o, "stream", (long long)si, p->err);
     if (ref < 0) return ref;
     char ls[160];
     ingest_fmt_labels(l, n, ls, sizeof ls);
@@ -276,9 +274,7 @@ static int json_stream(lp *p, const jr_doc *d, uint32_t st, size_t si)
         }
         cairn_label *ml = ingest_lb_labels(&p->meta, 0);
         if (!ml) return CAIRN_ENOMEM;
-        char what[240];
-        snprintf(what, sizeof what, "%s, entry %u", p->what, ei);
-        RETURN_IF_ERR(ingest_entry(p->b, ref, what, t_ns, (const char *)p->line.p, p->line.len, ml, p->meta.n, p->o,
+        RETURN_IF_ERR(ingest_entry(p->b, ref, p->what, ei, t_ns, (const char *)p->line.p, p->line.len, ml, p->meta.n, p->o,
                                    p->err));
     }
     return CAIRN_OK;
@@ -370,9 +366,7 @@ static int pb_entry(lp *p, int ref, size_t si, size_t ei, const uint8_t *m, size
     int64_t t_ns = sec * 1000000000 + nanos;
     cairn_label *ml = ingest_lb_labels(&p->meta, 0);
     if (!ml) return CAIRN_ENOMEM;
-    char what[240];
-    snprintf(what, sizeof what, "%s, entry %zu", p->what, ei);
-    return ingest_entry(p->b, ref, what, t_ns, (const char *)line, line_len, ml, p->meta.n, p->o, p->err);
+    return ingest_entry(p->b, ref, p->what, (long long)ei, t_ns, (const char *)line, line_len, ml, p->meta.n, p->o, p->err);
 }
 
 static int pb_stream(lp *p, size_t si, const uint8_t *m, size_t n)

@@ -739,20 +739,19 @@ static int emit(oc *c, cairn_label *base, size_t nbase, const char *name, const 
     size_t n = nbase;
     base[n++] = (cairn_label){"__name__", 8, name, strlen(name)};
     if (e1n) base[n++] = (cairn_label){e1n, strlen(e1n), e1v, strlen(e1v)};
-    char ctx[160];
-    snprintf(ctx, sizeof ctx, "OTLP metric \"%.100s\"", metric);
-    int ref = ingest_series(c->b, CAIRN_KIND_METRIC, base, &n, c->o, ctx, c->err);
+    /* `metric` is the message prefix built once per metric: OTLP metric "name" */
+    int ref = ingest_series(c->b, CAIRN_KIND_METRIC, base, &n, c->o, metric, -1, c->err);
     if (ref < 0) return ref;
     cairn_err e2;
     int rc = cairn_batch_sample(c->b, ref, t_ms, v, &e2);
-    if (rc) return err_set(c->err, rc, "%s: %s", ctx, e2.msg);
+    if (rc) return err_set(c->err, rc, "%s: %s", metric, e2.msg);
     return CAIRN_OK;
 }
 
 static int time_ms(oc *c, uint64_t t_ns, const char *metric, int64_t *out)
 {
     if (t_ns > (uint64_t)INT64_MAX)
-        return err_set(c->err, CAIRN_EINVAL, "OTLP metric \"%.100s\": timestamp %llu ns is out of range", metric,
+        return err_set(c->err, CAIRN_EINVAL, "%s: timestamp %llu ns is out of range", metric,
                        (unsigned long long)t_ns);
     *out = (int64_t)(t_ns / 1000000);
     return CAIRN_OK;
@@ -893,8 +892,8 @@ static int do_metric(ocur *sm, const ofv *mv, mres *r)
         }
     }
     if (rc < 0) return rc;
-    char nm[128];
-    snprintf(nm, sizeof nm, "%.*s", (int)(name_n > 100 ? 100 : name_n), name);
+    char nm[128]; /* message prefix for everything about this metric */
+    snprintf(nm, sizeof nm, "OTLP metric \"%.*s\"", (int)(name_n > 100 ? 100 : name_n), name);
     if (!ingest_utf8_valid(name, name_n) || name_n == 0)
         return err_set(c->err, CAIRN_EINVAL, "OTLP: a metric has an empty or non-UTF-8 name");
     if (kind == 0 || kind == 10) return CAIRN_OK; /* no data, or an exponential histogram: dropped */
@@ -908,7 +907,7 @@ static int do_metric(ocur *sm, const ofv *mv, mres *r)
     if (rc < 0) return rc;
     if ((kind == 7 || kind == 9) && temporality != 2)
         return err_set(c->err, CAIRN_EINVAL,
-                       "OTLP metric \"%s\": %s aggregation temporality is not supported; export cumulative "
+                       "%s: %s aggregation temporality is not supported; export cumulative "
                        "temporality (invalid temporality and type combination)",
                        nm, temporality == 1 ? "delta" : "unspecified");
     int counter = kind == 7 && monotonic;
@@ -923,7 +922,7 @@ static int do_metric(ocur *sm, const ofv *mv, mres *r)
     const char *base = (const char *)pname.p;
     if (base[0] == 0) {
         buf_free(&pname);
-        return err_set(c->err, CAIRN_EINVAL, "OTLP metric \"%s\": the name has no characters usable in a Prometheus name", nm);
+        return err_set(c->err, CAIRN_EINVAL, "%s: the name has no characters usable in a Prometheus name", nm);
     }
     if (c->meta && ingest_meta_set(c->meta, base, strlen(base), type, desc, desc_n, unit, unit_n)) {
         buf_free(&pname);
@@ -1060,7 +1059,7 @@ static int sm_add(ingest_lb *lb, const char *name, const char *v, size_t vn)
     return ingest_lb_add(lb, name, strlen(name), v, vn);
 }
 
-static int do_record(ocur *sl, const ofv *rv, int ref, const char *what)
+static int do_record(ocur *sl, const ofv *rv, int ref, const char *what, long long idx)
 {
     oc *c = sl->c;
     ocur lr;
@@ -1105,13 +1104,14 @@ static int do_record(ocur *sl, const ofv *rv, int ref, const char *what)
     if (event_n && sm_add(&c->sm, "event_name", event, event_n)) return CAIRN_ENOMEM;
     uint64_t ts = t ? t : obs;
     if (ts > (uint64_t)INT64_MAX)
-        return err_set(c->err, CAIRN_EINVAL, "%s: log record timestamp %llu ns is out of range", what, (unsigned long long)ts);
+        return err_set(c->err, CAIRN_EINVAL, "%s, entry %lld: log record timestamp %llu ns is out of range", what, idx,
+                       (unsigned long long)ts);
     int64_t t_ns = ts ? (int64_t)ts : c->o->now_ns;
     c->line.len = 0;
     if (have_body) RETURN_IF_ERR(any_render(&lr, &body, &c->line, 0, 0));
     cairn_label *ml = ingest_lb_labels(&c->sm, 0);
     if (!ml) return CAIRN_ENOMEM;
-    return ingest_entry(c->b, ref, what, t_ns, (const char *)c->line.p, c->line.len, ml, c->sm.n, c->o, c->err);
+    return ingest_entry(c->b, ref, what, idx, t_ns, (const char *)c->line.p, c->line.len, ml, c->sm.n, c->o, c->err);
 }
 
 static int logs_walk(oc *c, const uint8_t *body, size_t len)
@@ -1150,12 +1150,11 @@ static int logs_walk(oc *c, const uint8_t *body, size_t len)
         if (!l) return CAIRN_ENOMEM;
         size_t n = c->res.n;
         if (c->o->add_service_name) ingest_add_service_name(l, &n);
-        char ctx[48];
-        snprintf(ctx, sizeof ctx, "OTLP resourceLogs %zu", ri);
-        int ref = ingest_series(c->b, CAIRN_KIND_LOG, l, &n, c->o, ctx, c->err);
+        int ref = ingest_series(c->b, CAIRN_KIND_LOG, l, &n, c->o, "OTLP resourceLogs", (long long)ri, c->err);
         if (ref < 0) return ref;
         char what[240], ls[160];
         ingest_fmt_labels(l, n, ls, sizeof ls);
+        snprintf(what, sizeof what, "OTLP resourceLogs %zu %s", ri, ls);
         oc_open(&root, &f, &M_RESOURCE_LOGS, &rl);
         size_t ei = 0;
         while ((rc = oc_next(&rl, &g)) == 1) {
@@ -1180,8 +1179,7 @@ static int logs_walk(oc *c, const uint8_t *body, size_t len)
             oc_open(&rl, &g, &M_SCOPE_LOGS, &sl);
             while ((rc = oc_next(&sl, &h)) == 1) {
                 if (h.k->num != 2) continue;
-                snprintf(what, sizeof what, "OTLP resourceLogs %zu %s, record %zu", ri, ls, ei++);
-                RETURN_IF_ERR(do_record(&sl, &h, ref, what));
+                RETURN_IF_ERR(do_record(&sl, &h, ref, what, (long long)ei++));
             }
             if (rc < 0) return rc;
         }

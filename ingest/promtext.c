@@ -366,9 +366,7 @@ static int sample(pt *p, const ingest_opts *o, cairn_batch *b, ingest_lb *lb, bu
     cairn_label *l = ingest_lb_labels(lb, 0);
     if (!l) return CAIRN_ENOMEM;
     size_t n = lb->n;
-    char ctx[32];
-    snprintf(ctx, sizeof ctx, "line %d", p->line);
-    int ref = ingest_series(b, CAIRN_KIND_METRIC, l, &n, o, ctx, p->err);
+    int ref = ingest_series(b, CAIRN_KIND_METRIC, l, &n, o, "line", p->line, p->err);
     if (ref < 0) return ref;
     cairn_err e2;
     int rc = cairn_batch_sample(b, ref, ts, v, &e2);

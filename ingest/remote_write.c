@@ -94,7 +94,6 @@ int rw_decode_pb(const uint8_t *pb, size_t len, const ingest_opts *o, cairn_batc
     int rc = CAIRN_OK;
     cairn_label stack[64], *l = stack;
     size_t cap = 64;
-    char ctx[48];
     for (size_t i = 0; i < req->n_timeseries; i++) {
         const Prometheus__TimeSeries *ts = req->timeseries[i];
         if (ts->n_samples == 0) continue;
@@ -116,8 +115,7 @@ int rw_decode_pb(const uint8_t *pb, size_t len, const ingest_opts *o, cairn_batc
             if (!l[k].value) l[k].value = "";
         }
         size_t n = ts->n_labels;
-        snprintf(ctx, sizeof ctx, "remote_write: timeseries %zu", i);
-        int ref = ingest_series(b, CAIRN_KIND_METRIC, l, &n, o, ctx, err);
+        int ref = ingest_series(b, CAIRN_KIND_METRIC, l, &n, o, "remote_write: timeseries", (long long)i, err);
         if (ref < 0) {
             rc = ref;
             goto out;
