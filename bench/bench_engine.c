@@ -320,7 +320,7 @@ static void mem_breakdown(cairn_db *db)
             sealed_b += c->len;
             sealed_u += malloc_usable_size(c);
         }
-        ooo_b += s->m->ooo_cap * 16;
+        ooo_b += s->m->ooo ? sizeof *s->m->ooo + s->m->ooo->cap * sizeof s->m->ooo->s[0] : 0;
     }
     double d = n ? (double)n : 1;
     printf("  per series (usable = what malloc hands out, +8 B header each): struct %.0f (usable %.0f), labels %.0f "

@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,7 @@
 #include "err.h"
 #include "idx.h"
 #include "labels.h"
+#include "logblock.h"
 #include "mem.h"
 #include "walrec.h"
 
@@ -120,24 +122,21 @@ static series *find_kind(cairn_db *db, uint64_t hash, int kind, const uint8_t *c
     return NULL;
 }
 
+static size_t series_size(size_t canon_len) { return offsetof(series, canon) + canon_len; }
+
 static void series_free(series *s)
 {
     if (!s) return;
-    mhead_free(s->m);
-    lstream_free(s->l);
-    mem_free(s->canon, s->canon_len);
-    mem_free(s, sizeof *s);
+    if (s->kind == CAIRN_KIND_METRIC) mhead_free(s->m);
+    else lstream_free(s->l);
+    mem_free(s, series_size(s->canon_len));
 }
 
 static series *series_new(uint32_t id, int kind, const uint8_t *canon, size_t len, uint64_t hash)
 {
-    series *s = mem_calloc(1, sizeof *s);
+    series *s = mem_alloc(series_size(len));
     if (!s) return NULL;
-    s->canon = mem_alloc(len);
-    if (!s->canon) {
-        mem_free(s, sizeof *s);
-        return NULL;
-    }
+    memset(s, 0, offsetof(series, canon));
     memcpy(s->canon, canon, len);
     s->canon_len = (uint32_t)len;
     s->id = id;
@@ -325,11 +324,13 @@ static void db_free(cairn_db *db)
     buf_free(&db->rec_entries);
     wal_close(db->wal);
     kv_close(db->kv);
+    lblk_enc_free(db->lo.enc);
+    lblk_dctx_free(db->lo.dctx);
     pthread_mutex_destroy(&db->wmu);
     pthread_rwlock_destroy(&db->state);
     pthread_mutex_destroy(&db->bg_mu);
     pthread_cond_destroy(&db->bg_cv);
-    mem_free(db->dir, strlen(db->dir) + 1);
+    if (db->dir) mem_free(db->dir, strlen(db->dir) + 1);
     mem_free(db, sizeof *db);
 }
 
@@ -353,6 +354,11 @@ int cairn_open(const char *dir_z, const cairn_options *opts, cairn_db **out, cai
     pthread_cond_init(&db->bg_cv, NULL);
     db->lo.block_bytes = o.log_block_bytes;
     db->lo.zstd_level = o.log_zstd_level;
+    /* one compression and one decompression context for every stream (writers are serialised) */
+    if (lblk_enc_new(&db->lo.enc) || lblk_dctx_new(&db->lo.dctx)) {
+        db_free(db);
+        return err_set(err, CAIRN_ENOMEM, "out of memory opening %s", dir_z);
+    }
     if (!db->dir) {
         db_free(db);
         return err_set(err, CAIRN_ENOMEM, "out of memory opening %s", dir_z);

@@ -42,29 +42,50 @@ typedef struct sealed {
     uint8_t data[];
 } sealed;
 
-/* In-memory state of a metric series with recent writes. */
+/* Out-of-order samples not yet in a chunk, sorted by time; allocated on the
+ * first out-of-order sample of a series (most series never have one). */
+typedef struct mooo_sample {
+    int64_t t;
+    double v;
+} mooo_sample;
+typedef struct mooo {
+    uint32_t n, cap;
+    mooo_sample s[];            /* cap items, n used */
+} mooo;
+
+/*
+ * In-memory state of a metric series with recent writes. Kept small: one of
+ * these lives for every active series (docs/benchmarks/engine.md has the
+ * per-series memory budget). The head's newest timestamp is head.st.t.
+ */
 typedef struct mhead {
     chunk_w head;               /* open in-order chunk */
-    int64_t head_mint, head_maxt;
+    int64_t head_mint;
     sealed *sealed;             /* newest first */
-    int64_t *ooo_t;             /* sorted out-of-order samples not yet in a chunk */
-    double *ooo_v;
-    uint32_t ooo_n, ooo_cap;
+    mooo *ooo;                  /* NULL when there are no buffered out-of-order samples */
+    uint16_t prev_len;          /* bytes of the last sealed head: the next one reserves that much at once */
     uint8_t head_saved;         /* head unchanged since the last checkpoint saved it */
 } mhead;
 
+/*
+ * A series (metric) or stream (log). One allocation: the canonical labels
+ * follow the struct, so a look-up touches one block. `m` or `l` is set by
+ * kind (a union: a series is never both).
+ */
 typedef struct series {
-    uint32_t id;
-    uint8_t kind;
-    uint8_t range_dirty;        /* mint/maxt changed since the last checkpoint */
-    uint32_t canon_len;
     uint64_t hash;
-    uint8_t *canon;
     int64_t mint, maxt;         /* data range (ms for metrics, ns for logs); INT64_MAX/INT64_MIN if none */
     int64_t last_write_ms;      /* wall clock of the last append (log idle flush) */
     struct series *hnext;       /* hash chain */
-    mhead *m;                   /* metric state, NULL when nothing in memory */
-    lstream *l;                 /* log state, NULL when nothing in memory */
+    union {
+        mhead *m;               /* metric state, NULL when nothing in memory */
+        lstream *l;             /* log state, NULL when nothing in memory */
+    };
+    uint32_t id;
+    uint32_t canon_len;
+    uint8_t kind;
+    uint8_t range_dirty;        /* mint/maxt changed since the last checkpoint */
+    uint8_t canon[];            /* canonical label set, canon_len bytes */
 } series;
 
 struct cairn_db {

@@ -321,6 +321,7 @@ int lstream_head_load(lstream *s, const uint8_t *p, size_t len, cairn_err *err)
                        LOGS_HEAD_VERSION);
     lblk_head nh;
     lblk_head_init(&nh);
+    nh.hint = s->head.hint;
     if (len == 1) goto swap;
     lblk_dec d;
     lblk_dec_init(&d);

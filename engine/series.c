@@ -38,6 +38,9 @@
 /* ---- LMDB keys -------------------------------------------------------------- */
 
 #define CHUNK_KEY_LEN 16
+/* Bytes beyond the last head's size a new head reserves: a sample's worst case
+ * (GOR_MAX_SAMPLE_BITS, rounded up), which every append must have room for. */
+#define SERIES_HEAD_SLACK ((GOR_MAX_SAMPLE_BITS + 7) / 8)
 
 static void chunk_key(uint8_t k[CHUNK_KEY_LEN], uint32_t id, int64_t mint, uint32_t seq)
 {
@@ -68,6 +71,15 @@ static int chunk_val_parse(const uint8_t *v, size_t vn, int64_t mint, int64_t *m
 
 /* ---- heads -------------------------------------------------------------------- */
 
+static void ooo_free(mhead *m)
+{
+    if (!m->ooo) return;
+    mem_free(m->ooo, sizeof *m->ooo + m->ooo->cap * sizeof m->ooo->s[0]);
+    m->ooo = NULL;
+}
+
+static inline uint32_t ooo_count(const mhead *m) { return m->ooo ? m->ooo->n : 0; }
+
 void mhead_free(mhead *m)
 {
     if (!m) return;
@@ -76,15 +88,14 @@ void mhead_free(mhead *m)
         n = c->next;
         mem_free(c, sizeof *c + c->len);
     }
-    mem_free(m->ooo_t, m->ooo_cap * sizeof *m->ooo_t);
-    mem_free(m->ooo_v, m->ooo_cap * sizeof *m->ooo_v);
+    ooo_free(m);
     mem_free(m, sizeof *m);
 }
 
 size_t mhead_mem(const mhead *m)
 {
     if (!m) return 0;
-    size_t n = sizeof *m + m->head.cap + m->ooo_cap * 16;
+    size_t n = sizeof *m + m->head.cap + (m->ooo ? sizeof *m->ooo + m->ooo->cap * sizeof m->ooo->s[0] : 0);
     for (const sealed *c = m->sealed; c; c = c->next) n += sizeof *c + c->len;
     return n;
 }
@@ -111,65 +122,74 @@ static int seal_bytes(mhead *m, const uint8_t *p, size_t len, int64_t mint, int6
     return CAIRN_OK;
 }
 
+/*
+ * Seal the head into an exact-size copy and start a new head. The new head
+ * reserves as many bytes as the one just sealed (series change slowly), so
+ * it fills without a realloc per 32 bytes; the freed buffer is usually what
+ * the allocator hands straight back for it.
+ */
 static int seal_head(mhead *m)
 {
     if (chunk_w_count(&m->head) == 0) return CAIRN_OK;
     size_t len;
     const uint8_t *p = chunk_w_bytes(&m->head, &len);
-    RETURN_IF_ERR(seal_bytes(m, p, len, m->head_mint, m->head_maxt));
+    RETURN_IF_ERR(seal_bytes(m, p, len, m->head_mint, m->head.st.t));
     chunk_w_free(&m->head);
     chunk_w_init(&m->head, CHUNK_GOR);
+    m->prev_len = (uint16_t)(len < UINT16_MAX ? len : UINT16_MAX);
     m->head_saved = 0;
     return CAIRN_OK;
 }
 
+/* Seal the out-of-order buffer into a chunk of its own and free the buffer. */
 static int seal_ooo(mhead *m)
 {
-    if (m->ooo_n == 0) return CAIRN_OK;
+    mooo *o = m->ooo;
+    if (!o || o->n == 0) return CAIRN_OK;
     chunk_w w;
     chunk_w_init(&w, CHUNK_GOR);
     int rc = CAIRN_OK;
-    for (uint32_t i = 0; i < m->ooo_n && !rc; i++) rc = chunk_w_append(&w, m->ooo_t[i], m->ooo_v[i]);
+    for (uint32_t i = 0; i < o->n && !rc; i++) rc = chunk_w_append(&w, o->s[i].t, o->s[i].v);
     if (!rc) {
         size_t len;
         const uint8_t *p = chunk_w_bytes(&w, &len);
-        rc = seal_bytes(m, p, len, m->ooo_t[0], m->ooo_t[m->ooo_n - 1]);
+        rc = seal_bytes(m, p, len, o->s[0].t, o->s[o->n - 1].t);
     }
     chunk_w_free(&w);
-    if (!rc) m->ooo_n = 0;
+    if (!rc) o->n = 0;
     return rc;
 }
 
 static int ooo_insert(mhead *m, int64_t ts, double v)
 {
-    uint32_t lo = 0, hi = m->ooo_n;
+    mooo *o = m->ooo;
+    uint32_t lo = 0, hi = o ? o->n : 0;
     while (lo < hi) {
         uint32_t mid = (lo + hi) / 2;
-        if (m->ooo_t[mid] < ts) lo = mid + 1;
+        if (o->s[mid].t < ts) lo = mid + 1;
         else hi = mid;
     }
-    if (lo < m->ooo_n && m->ooo_t[lo] == ts) return 1;
-    if (m->ooo_n && (ts >= m->ooo_t[0] + SERIES_CHUNK_SPAN_MS || m->ooo_t[m->ooo_n - 1] >= ts + SERIES_CHUNK_SPAN_MS)) {
+    if (o && lo < o->n && o->s[lo].t == ts) return 1;
+    if (o && o->n && (ts >= o->s[0].t + SERIES_CHUNK_SPAN_MS || o->s[o->n - 1].t >= ts + SERIES_CHUNK_SPAN_MS)) {
         RETURN_IF_ERR(seal_ooo(m));
         lo = 0;
     }
-    if (m->ooo_n == m->ooo_cap) {
-        uint32_t ncap = m->ooo_cap ? m->ooo_cap * 2 : 4;
-        int64_t *nt = mem_realloc(m->ooo_t, m->ooo_cap * sizeof *nt, ncap * sizeof *nt);
-        if (!nt) return CAIRN_ENOMEM;
-        m->ooo_t = nt;
-        double *nv = mem_realloc(m->ooo_v, m->ooo_cap * sizeof *nv, ncap * sizeof *nv);
-        if (!nv) return CAIRN_ENOMEM; /* ooo_t grew; harmless, capacity tracked by ooo_cap */
-        m->ooo_v = nv;
-        m->ooo_cap = ncap;
+    if (!o || o->n == o->cap) {
+        uint32_t cap = o ? o->cap : 0, ncap = cap ? cap * 2 : 4;
+        mooo *n = mem_realloc(o, o ? sizeof *o + cap * sizeof o->s[0] : 0, sizeof *n + ncap * sizeof n->s[0]);
+        if (!n) return CAIRN_ENOMEM;
+        if (!o) n->n = 0;
+        n->cap = ncap;
+        m->ooo = o = n;
     }
-    memmove(m->ooo_t + lo + 1, m->ooo_t + lo, (m->ooo_n - lo) * sizeof *m->ooo_t);
-    memmove(m->ooo_v + lo + 1, m->ooo_v + lo, (m->ooo_n - lo) * sizeof *m->ooo_v);
-    m->ooo_t[lo] = ts;
-    m->ooo_v[lo] = v;
-    m->ooo_n++;
+    memmove(o->s + lo + 1, o->s + lo, (o->n - lo) * sizeof o->s[0]);
+    o->s[lo] = (mooo_sample){ts, v};
+    o->n++;
     m->head_saved = 0;
-    if (m->ooo_n >= SERIES_OOO_MAX) return seal_ooo(m);
+    if (o->n >= SERIES_OOO_MAX) {
+        RETURN_IF_ERR(seal_ooo(m));
+        ooo_free(m); /* sealed: the buffer goes until the next out-of-order sample */
+    }
     return CAIRN_OK;
 }
 
@@ -182,9 +202,11 @@ int series_append(cairn_db *db, series *s, int64_t ts, double v)
     if (s->maxt == INT64_MIN || ts > s->maxt) {
         if (chunk_w_count(&m->head) && (chunk_w_count(&m->head) >= SERIES_CHUNK_SAMPLES || ts - m->head_mint >= SERIES_CHUNK_SPAN_MS))
             RETURN_IF_ERR(seal_head(m));
+        /* A fresh head takes the size of the last one (plus one sample's worst
+         * case, which chunk_w_append reserves) in one allocation. */
+        if (m->prev_len && m->head.cap == 0) RETURN_IF_ERR(chunk_w_reserve(&m->head, m->prev_len + SERIES_HEAD_SLACK));
         RETURN_IF_ERR(chunk_w_append(&m->head, ts, v));
         if (chunk_w_count(&m->head) == 1) m->head_mint = ts;
-        m->head_maxt = ts;
         m->head_saved = 0;
         rc = 0;
     } else {
@@ -226,14 +248,14 @@ int series_lookup(cairn_db *db, kv_txn *t, series *s, int64_t ts, double *v)
     mhead *m = s->m;
     int rc;
     if (m) {
-        if (chunk_w_count(&m->head) && ts >= m->head_mint && ts <= m->head_maxt) {
+        if (chunk_w_count(&m->head) && ts >= m->head_mint && ts <= m->head.st.t) {
             size_t len;
             const uint8_t *p = chunk_w_bytes(&m->head, &len);
             if ((rc = chunk_find(p, len, ts, v)) != 0) return rc;
         }
-        for (uint32_t i = 0; i < m->ooo_n; i++)
-            if (m->ooo_t[i] == ts) {
-                *v = m->ooo_v[i];
+        for (uint32_t i = 0; i < ooo_count(m); i++)
+            if (m->ooo->s[i].t == ts) {
+                *v = m->ooo->s[i].v;
                 return 1;
             }
         for (const sealed *c = m->sealed; c; c = c->next)
@@ -296,17 +318,17 @@ int series_flush(cairn_db *db, series *s, kv_txn *t, cairn_err *err)
     if (!rc && !m->head_saved) {
         uint8_t hk[5];
         head_key(hk, CAIRN_KIND_METRIC, s->id);
-        if (chunk_w_count(&m->head) == 0 && m->ooo_n == 0) {
+        if (chunk_w_count(&m->head) == 0 && ooo_count(m) == 0) {
             kv_del(t, KV_HEADS, hk, sizeof hk, NULL, 0);
         } else {
             size_t len;
             const uint8_t *p = chunk_w_bytes(&m->head, &len);
             rc = buf_put_str(&b, p, chunk_w_count(&m->head) ? len : 0);
-            if (!rc) rc = buf_put_uvarint(&b, m->ooo_n);
-            for (uint32_t i = 0; i < m->ooo_n && !rc; i++) {
+            if (!rc) rc = buf_put_uvarint(&b, ooo_count(m));
+            for (uint32_t i = 0; i < ooo_count(m) && !rc; i++) {
                 uint64_t bits;
-                memcpy(&bits, &m->ooo_v[i], 8);
-                rc = buf_put_varint(&b, m->ooo_t[i]);
+                memcpy(&bits, &m->ooo->s[i].v, 8);
+                rc = buf_put_varint(&b, m->ooo->s[i].t);
                 if (!rc) rc = buf_put_u64le(&b, bits);
             }
             if (!rc) rc = kv_put(t, KV_HEADS, hk, sizeof hk, b.p, b.len, 0, err);
@@ -328,7 +350,7 @@ void series_flush_done(cairn_db *db, series *s)
     }
     m->sealed = NULL;
     m->head_saved = 1;
-    if (chunk_w_count(&m->head) == 0 && m->ooo_n == 0) {
+    if (chunk_w_count(&m->head) == 0 && ooo_count(m) == 0) {
         mhead_free(m);
         s->m = NULL;
     }
@@ -350,15 +372,14 @@ int series_head_load(cairn_db *db, series *s, const uint8_t *p, size_t len, cair
     if (hn) {
         rc = chunk_w_load(&m->head, hp, hn, err);
         if (rc) return rc;
+        /* chunk_w_load verified the chunk and recovered its newest time
+         * (head.st.t); only the first sample is left to read */
         chunk_it it;
         int64_t t;
         double v;
-        int first = 1;
         rc = chunk_it_init(&it, hp, hn);
-        while (!rc && (rc = chunk_it_next(&it, &t, &v)) == 1) {
-            if (first) m->head_mint = t, first = 0;
-            m->head_maxt = t;
-        }
+        if (!rc) rc = chunk_it_next(&it, &t, &v);
+        if (rc == 1) m->head_mint = t;
     }
     for (uint64_t i = 0; i < n_ooo && rc >= 0; i++) {
         int64_t t;
@@ -485,22 +506,23 @@ static int samples_collect(cairn_db *db, series *s, cairn_samples *it)
     mhead *m = s->m;
     int rc;
     if (m) {
-        if (chunk_w_count(&m->head) && m->head_maxt >= it->mint && m->head_mint <= it->maxt) {
+        if (chunk_w_count(&m->head) && m->head.st.t >= it->mint && m->head_mint <= it->maxt) {
             size_t len;
             const uint8_t *p = chunk_w_bytes(&m->head, &len);
             RETURN_IF_ERR(add_copy(it, p, len, m->head_mint));
         }
         for (const sealed *c = m->sealed; c; c = c->next)
             if (c->maxt >= it->mint && c->mint <= it->maxt) RETURN_IF_ERR(add_copy(it, c->data, c->len, c->mint));
-        if (m->ooo_n && m->ooo_t[m->ooo_n - 1] >= it->mint && m->ooo_t[0] <= it->maxt) {
+        const mooo *o = m->ooo;
+        if (o && o->n && o->s[o->n - 1].t >= it->mint && o->s[0].t <= it->maxt) {
             chunk_w w;
             chunk_w_init(&w, CHUNK_RAW);
             rc = CAIRN_OK;
-            for (uint32_t i = 0; i < m->ooo_n && !rc; i++) rc = chunk_w_append(&w, m->ooo_t[i], m->ooo_v[i]);
+            for (uint32_t i = 0; i < o->n && !rc; i++) rc = chunk_w_append(&w, o->s[i].t, o->s[i].v);
             if (!rc) {
                 size_t len;
                 const uint8_t *p = chunk_w_bytes(&w, &len);
-                rc = add_copy(it, p, len, m->ooo_t[0]);
+                rc = add_copy(it, p, len, o->s[0].t);
             }
             chunk_w_free(&w);
             RETURN_IF_ERR(rc);

@@ -339,6 +339,96 @@ CAIRN_API int cairn_strings_next(cairn_strings *s, const char **str, size_t *len
 CAIRN_API size_t cairn_strings_count(const cairn_strings *s);
 CAIRN_API void cairn_strings_close(cairn_strings *s);
 
+/* ==== Query ================================================================= */
+
+/**
+ * PromQL evaluation (LogQL will share this interface). A query is parsed,
+ * type-checked and fully evaluated by cairn_query_open(); the result is then
+ * read with the accessors below and freed, with everything the query
+ * allocated, by cairn_query_close(). Semantics are Prometheus 3.x (see
+ * docs/promql.md): left-open windows (t - range, t], a 5 min lookback,
+ * staleness markers end series, extrapolated rate/increase.
+ *
+ * @code
+ *   cairn_query *q; cairn_err e;
+ *   const char *pq = "sum by (job) (rate(http_requests_total[5m]))";
+ *   if (cairn_query_open(db, CAIRN_LANG_PROMQL, pq, strlen(pq), t0, t1, 60000, NULL, &q, &e) == 0) {
+ *       for (size_t i = 0; i < cairn_query_series_count(q); i++) {
+ *           const cairn_label *ls; size_t nl; const int64_t *t; const double *v; size_t np;
+ *           cairn_query_series(q, i, &ls, &nl, &t, &v, &np);
+ *       }
+ *       cairn_query_close(q);
+ *   }
+ * @endcode
+ */
+typedef struct cairn_query cairn_query;
+
+/** Query languages. */
+enum { CAIRN_LANG_PROMQL = 0, CAIRN_LANG_LOGQL = 1 };
+
+/** Result types, as the Prometheus HTTP API names them. */
+enum {
+    CAIRN_RESULT_SCALAR = 1, /**< one series without labels, one point (instant queries) */
+    CAIRN_RESULT_VECTOR = 2, /**< series with one point each, at the evaluation time */
+    CAIRN_RESULT_MATRIX = 3, /**< series with points in ascending time, sorted by labels for range queries */
+    CAIRN_RESULT_STRING = 4  /**< a string literal; read it with cairn_query_string() */
+};
+
+typedef struct cairn_query_opts {
+    int64_t lookback_ms;            /**< instant-selector lookback. Default 5 min */
+    int64_t subquery_step_ms;       /**< step of subqueries written `[1h:]`. Default 1 min */
+    uint64_t max_samples;           /**< samples one query may load from storage; 0 = unlimited. Default 50 000 000 */
+    uint64_t max_series;            /**< series one query may select (summed over selectors); 0 = unlimited. Default 0 */
+    int64_t timeout_ms;             /**< wall-clock budget; 0 = none. Default 2 min */
+    uint32_t max_points_per_series; /**< steps of a range query; 0 = unlimited. Default 11 000 (as Prometheus) */
+} cairn_query_opts;
+
+/** Fill `o` with the defaults listed above. */
+CAIRN_API void cairn_query_opts_default(cairn_query_opts *o);
+
+/**
+ * Parse and evaluate a query.
+ * An instant query has step_ms == 0 and is evaluated at start_ms (end_ms is
+ * ignored); a range query has step_ms > 0 and end_ms >= start_ms, and is
+ * evaluated at start_ms, start_ms + step_ms, … up to end_ms.
+ * @param[in]  text     the query, `len` bytes, need not be NUL-terminated (borrowed).
+ * @param[in]  opts     limits, or NULL for the defaults (borrowed).
+ * @param[out] out      receives the query with its result; close with cairn_query_close().
+ * @param[out] err      optional; for CAIRN_EPARSE, line/col and a "line:col: …" message.
+ * @return CAIRN_OK; CAIRN_EPARSE (syntax or type error); CAIRN_EINVAL (bad
+ *         arguments, a range query of a range vector or string, or a run-time
+ *         error Prometheus also reports: many-to-many matching, duplicate
+ *         label sets, …); CAIRN_ELIMIT (max_samples, max_series,
+ *         max_points_per_series); CAIRN_ETIMEOUT; CAIRN_ENOMEM; CAIRN_EIO or
+ *         CAIRN_ECORRUPT from storage.
+ * @note Thread-safe: any number of queries may run at once, concurrently with commits.
+ */
+CAIRN_API int cairn_query_open(cairn_db *db, int lang, const char *text, size_t len, int64_t start_ms, int64_t end_ms,
+                               int64_t step_ms, const cairn_query_opts *opts, cairn_query **out, cairn_err *err);
+
+/** @return the CAIRN_RESULT_* type of the result. */
+CAIRN_API int cairn_query_result_type(const cairn_query *q);
+
+/** @return the number of series in the result (1 for a scalar, 0 for a string). */
+CAIRN_API size_t cairn_query_series_count(const cairn_query *q);
+
+/**
+ * Series `i` of the result: its labels (sorted by name) and its points.
+ * Every output pointer is optional and stays valid until cairn_query_close().
+ * @return CAIRN_OK, or CAIRN_NOTFOUND when i is out of range.
+ */
+CAIRN_API int cairn_query_series(const cairn_query *q, size_t i, const cairn_label **labels, size_t *n_labels,
+                                 const int64_t **t_ms, const double **values, size_t *n_points);
+
+/**
+ * The string of a CAIRN_RESULT_STRING result (not NUL-terminated), valid
+ * until cairn_query_close(). @return CAIRN_OK or CAIRN_NOTFOUND for other types.
+ */
+CAIRN_API int cairn_query_string(const cairn_query *q, const char **s, size_t *len);
+
+/** Free the query and its result. cairn_query_close(NULL) does nothing. */
+CAIRN_API void cairn_query_close(cairn_query *q);
+
 #ifdef __cplusplus
 }
 #endif

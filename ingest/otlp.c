@@ -959,11 +959,12 @@ static int resource_scan(ocur *rm, const ofv *res, mres *r, int *other)
         c->tmp.len = 0;
         if (hv) RETURN_IF_ERR(any_render(&kv, &value, &c->tmp, 0, 0));
         size_t vn = c->tmp.len;
+        const char *vs = vn ? (const char *)c->tmp.p : "";
 #define IS(k) (key.n == strlen(k) && !memcmp(key.s, k, key.n))
-        if (IS("service.name")) name_n = vn < sizeof name ? vn : sizeof name - 1, memcpy(name, c->tmp.p, name_n);
-        else if (IS("service.namespace")) ns_n = vn < sizeof ns ? vn : sizeof ns - 1, memcpy(ns, c->tmp.p, ns_n);
+        if (IS("service.name")) name_n = vn < sizeof name ? vn : sizeof name - 1, memcpy(name, vs, name_n);
+        else if (IS("service.namespace")) ns_n = vn < sizeof ns ? vn : sizeof ns - 1, memcpy(ns, vs, ns_n);
         else if (IS("service.instance.id"))
-            r->instance_n = vn < sizeof r->instance ? vn : sizeof r->instance - 1, memcpy(r->instance, c->tmp.p, r->instance_n);
+            r->instance_n = vn < sizeof r->instance ? vn : sizeof r->instance - 1, memcpy(r->instance, vs, r->instance_n);
         else if (key.n) *other = 1;
 #undef IS
     }

@@ -145,8 +145,8 @@ static int ev_load(eval_q *q, const ast_node *sel, int64_t mint, int64_t maxt, i
     *out = NULL;
     *n_out = 0;
     if (maxt < mint) return CAIRN_OK;
-    cairn_matcher *m;
-    size_t nm;
+    cairn_matcher *m = NULL;
+    size_t nm = 0;
     int rc = ev_matchers(q, sel, &m, &nm);
     if (rc) return rc;
     cairn_series_set *set = NULL;

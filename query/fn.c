@@ -303,25 +303,25 @@ static const ast_str *fn_str_arg(const ast_node *call, size_t i)
     return a && a->kind == AST_STRING ? &a->u.str : NULL;
 }
 
-/* Go Regexp.Expand of `tmpl` with POSIX submatches (group k of the user's regex is pm[k + 1]). */
-static int fn_expand(eval_q *q, const char *tmpl, size_t tn, const char *src, const regmatch_t *pm, size_t ngroups,
-                     char **out, size_t *out_len)
+/* Go Regexp.Expand of `tmpl` with POSIX submatches (group k of the user's
+ * regex is pm[k + 1], pm[1] being our anchoring group). With o == NULL only
+ * counts; returns the length. */
+static size_t fn_expand_into(char *o, const char *tmpl, size_t tn, const char *src, const regmatch_t *pm,
+                             size_t ngroups)
 {
-    size_t cap = tn + 64, n = 0;
-    for (size_t i = 0; i <= ngroups; i++)
-        if (pm[i].rm_so >= 0) cap += (size_t)(pm[i].rm_eo - pm[i].rm_so) * 2;
-    char *o = arena_alloc(q->ar, cap + 1);
-    if (!o) return fn_nomem(q);
+    size_t n = 0;
     for (size_t i = 0; i < tn;) {
         if (tmpl[i] != '$' || i + 1 >= tn) {
-            o[n++] = tmpl[i++];
+            if (o) o[n] = tmpl[i];
+            n++, i++;
             continue;
         }
         size_t j = i + 1;
         const char *name;
         size_t nl;
         if (tmpl[j] == '$') {
-            o[n++] = '$';
+            if (o) o[n] = '$';
+            n++;
             i = j + 1;
             continue;
         }
@@ -329,7 +329,8 @@ static int fn_expand(eval_q *q, const char *tmpl, size_t tn, const char *src, co
             size_t k = j + 1;
             while (k < tn && tmpl[k] != '}') k++;
             if (k >= tn || k == j + 1) {
-                o[n++] = tmpl[i++];
+                if (o) o[n] = tmpl[i];
+                n++, i++;
                 continue;
             }
             name = tmpl + j + 1;
@@ -341,14 +342,15 @@ static int fn_expand(eval_q *q, const char *tmpl, size_t tn, const char *src, co
                               (tmpl[k] >= 'A' && tmpl[k] <= 'Z')))
                 k++;
             if (k == j) {
-                o[n++] = tmpl[i++];
+                if (o) o[n] = tmpl[i];
+                n++, i++;
                 continue;
             }
             name = tmpl + j;
             nl = k - j;
             i = k;
         }
-        /* Numeric names index groups; other names (named groups) are not supported by POSIX: empty. */
+        /* Numeric names index groups; named groups do not exist in POSIX regexes: empty. */
         size_t g = 0;
         int numeric = 1;
         for (size_t k = 0; k < nl; k++) {
@@ -359,13 +361,22 @@ static int fn_expand(eval_q *q, const char *tmpl, size_t tn, const char *src, co
             g = g * 10 + (size_t)(name[k] - '0');
         }
         if (!numeric || g > ngroups) continue;
-        const regmatch_t *m = g == 0 ? &pm[1] : &pm[g + 1];
+        const regmatch_t *m = &pm[g + 1];
         if (m->rm_so < 0) continue;
         size_t len = (size_t)(m->rm_eo - m->rm_so);
-        if (n + len > cap) continue;
-        memcpy(o + n, src + m->rm_so, len);
+        if (o) memcpy(o + n, src + m->rm_so, len);
         n += len;
     }
+    return n;
+}
+
+static int fn_expand(eval_q *q, const char *tmpl, size_t tn, const char *src, const regmatch_t *pm, size_t ngroups,
+                     char **out, size_t *out_len)
+{
+    size_t n = fn_expand_into(NULL, tmpl, tn, src, pm, ngroups);
+    char *o = arena_alloc(q->ar, n + 1);
+    if (!o) return fn_nomem(q);
+    fn_expand_into(o, tmpl, tn, src, pm, ngroups);
     o[n] = 0;
     *out = o;
     *out_len = n;
@@ -406,8 +417,8 @@ static int fn_label_replace(eval_q *q, const ast_node *call, const eval_grid *g,
             break;
         }
         if (strlen(svz) == sl && regexec(&rx, svz, ng + 1, pm, 0) == 0) {
-            char *res;
-            size_t rl;
+            char *res = NULL;
+            size_t rl = 0;
             if ((rc = fn_expand(q, repl->p, repl->len, svz, pm, ng - 1, &res, &rl))) break;
             if (val_lset_set(q->ar, row.ls, dst->p, dst->len, res, rl, &row.ls)) {
                 rc = fn_nomem(q);
@@ -701,7 +712,7 @@ int fn_call(eval_q *q, const ast_node *call, const eval_grid *g, val *out)
         return CAIRN_OK;
     }
     if (!strcmp(name, "min_of") || !strcmp(name, "max_of")) {
-        double *a, *b;
+        double *a = NULL, *b = NULL;
         if ((rc = fn_eval_scalar(q, args[0], g, &a)) || (rc = fn_eval_scalar(q, args[1], g, &b))) return rc;
         if ((rc = fn_new_scalar(q, out, g->n))) return rc;
         for (size_t i = 0; i < g->n; i++)
@@ -709,7 +720,7 @@ int fn_call(eval_q *q, const ast_node *call, const eval_grid *g, val *out)
         return CAIRN_OK;
     }
     if (!strcmp(name, "vector")) {
-        double *s;
+        double *s = NULL;
         if ((rc = fn_eval_scalar(q, args[0], g, &s))) return rc;
         if ((rc = fn_new_vector(q, out, 1, g->n))) return rc;
         double *v = arena_alloc(q->ar, (g->n ? g->n : 1) * sizeof *v);

@@ -290,7 +290,7 @@ int win_call(eval_q *q, const char *name, const win_input *in, const eval_grid *
         scratch = arena_alloc(q->ar, (maxn ? maxn : 1) * sizeof *scratch);
         if (!scratch) return err_set(q->err, CAIRN_ENOMEM, "out of memory in %s", name);
     }
-    double sarg[2];
+    double sarg[2] = {0, 0};
     for (size_t k = 0; k < in->n; k++) {
         const eval_raw *s = &in->s[k];
         double *v = val_absent_array(q->ar, g->n);

@@ -56,7 +56,9 @@ typedef struct resp {
     size_t body_len;
 } resp;
 
-/* Read one response (Content-Length bodies only; our server always sends one). */
+/* Read one response (Content-Length bodies only; our server always sends one;
+ * a response to HEAD has none). */
+static int t_head_only;
 static void t_read(int fd, resp *r)
 {
     static char b[1 << 16];
@@ -74,7 +76,7 @@ static void t_read(int fd, resp *r)
     memcpy(r->head, b, hl < sizeof r->head - 1 ? hl : sizeof r->head - 1);
     r->status = atoi(b + 9);
     char *cl = strcasestr(r->head, "content-length:");
-    size_t clen = cl ? strtoul(cl + 15, NULL, 10) : 0;
+    size_t clen = cl && !t_head_only ? strtoul(cl + 15, NULL, 10) : 0;
     size_t have = got - hl - 4;
     while (have < clen) {
         ssize_t n = recv(fd, b + got, sizeof b - 1 - got, 0);
@@ -95,7 +97,9 @@ static void t_req(uint16_t port, const char *method, const char *path, const cha
                      extra ? extra : "", len);
     t_send(fd, head, (size_t)n);
     if (len) t_send(fd, body, len);
+    t_head_only = !strcmp(method, "HEAD");
     t_read(fd, r);
+    t_head_only = 0;
     close(fd);
 }
 

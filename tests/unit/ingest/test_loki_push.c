@@ -69,9 +69,9 @@ static void test_lpush_json_errors(void **state)
     snprintf(body, sizeof body, "{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"99999999999999999999\",\"x\"]]}]}");
     check_json(body, CAIRN_EINVAL, "stream 0, entry 0: the timestamp is not an integer number of nanoseconds in range");
     check_json("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",\"x\"]]}]}", CAIRN_EINVAL,
-               "stream 0 {a=\"b\", service_name=\"unknown_service\"}, entry 0, entry at 1: timestamp is older than the limit of 604800s");
+               "stream 0 {a=\"b\", service_name=\"unknown_service\"}, entry 0 at 1: timestamp is older than the limit of 604800s");
     check_json("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1895339453974000000\",\"x\"]]}]}", CAIRN_EINVAL,
-               "stream 0 {a=\"b\", service_name=\"unknown_service\"}, entry 0, entry at 1895339453974000000: timestamp is too far in the future");
+               "stream 0 {a=\"b\", service_name=\"unknown_service\"}, entry 0 at 1895339453974000000: timestamp is too far in the future");
     check_json("{\"streams\":[{\"stream\":{\"a\":1},\"values\":[]}]}", CAIRN_EINVAL, "stream 0: label values must be strings");
     check_json("{\"streams\":[{\"stream\":{\"a.b\":\"c\"},\"values\":[]}]}", CAIRN_EINVAL,
                "stream 0: series {a.b=\"c\", service_name=\"unknown_service\"}: invalid label name \"a.b\"");
@@ -121,7 +121,7 @@ static void test_lpush_json_limits(void **state)
     cairn_batch *b = cairn_batch_new();
     cairn_err e;
     assert_int_equal(lpush_decode_json((const uint8_t *)body, strlen(body), &o, b, &e), CAIRN_EINVAL);
-    assert_string_equal(e.msg, "stream 0 {a=\"b\", service_name=\"unknown_service\"}, entry 0, entry at " TS
+    assert_string_equal(e.msg, "stream 0 {a=\"b\", service_name=\"unknown_service\"}, entry 0 at " TS
                                ": line of 10485760 bytes exceeds the limit of 262144 bytes");
     o.max_body_bytes = 1 << 20;
     assert_int_equal(lpush_decode_json((const uint8_t *)body, strlen(body), &o, b, &e), CAIRN_ELIMIT);

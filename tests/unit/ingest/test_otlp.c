@@ -238,7 +238,7 @@ static void test_otlp_logs_errors(void **state)
     cairn_err e;
     assert_int_equal(logs_json("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"timeUnixNano\":\"9323372036854775807\"}]}]}]}", b, &e),
                      CAIRN_EINVAL);
-    assert_string_equal(e.msg, "OTLP resourceLogs 0 {service_name=\"unknown_service\"}, record 0: log record timestamp "
+    assert_string_equal(e.msg, "OTLP resourceLogs 0 {service_name=\"unknown_service\"}, entry 0: log record timestamp "
                                "9323372036854775807 ns is out of range");
     assert_int_equal(logs_json("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"traceId\":\"xyz\"}]}]}]}", b, &e), CAIRN_EINVAL);
     assert_string_equal(e.msg, "OTLP JSON: LogRecord.traceId: expected a hex string");

@@ -1,0 +1,198 @@
+/*
+ * cairn_query.c — the query half of include/cairn.h.
+ *
+ * A cairn_query owns one arena: the parser's tokens and AST, every
+ * intermediate value of the evaluation and the final result all live in it,
+ * and cairn_query_close() frees them with one call. The handle itself is
+ * allocated in the arena too, so there is exactly one thing to free.
+ *
+ * The evaluator (eval.h) returns column-oriented values over the step grid;
+ * this file turns them into what an API client reads: a list of series,
+ * each with labels and (t, v) arrays holding only the steps that have a
+ * value. A range query of a scalar expression becomes one matrix series
+ * without labels (what Prometheus' API returns); an instant scalar stays a
+ * scalar with one point.
+ *
+ * Limits are checked here before evaluation (points per series, as
+ * Prometheus' HTTP API refuses more than 11 000 steps) and inside the
+ * evaluator (samples, series, deadline).
+ *
+ * Threads: a query is used by one thread at a time; different queries are
+ * independent and may run in parallel on one cairn_db.
+ */
+#include <string.h>
+
+#include "arena.h"
+#include "cairn.h"
+#include "err.h"
+#include "eval.h"
+#include "parse.h"
+#include "token.h"
+#include "value.h"
+
+typedef struct cq_series {
+    val_lset ls;
+    int64_t *t;
+    double *v;
+    size_t n;
+} cq_series;
+
+struct cairn_query {
+    arena *ar;
+    int type;
+    cq_series *s;
+    size_t n;
+    const char *str;
+    size_t str_len;
+};
+
+void cairn_query_opts_default(cairn_query_opts *o)
+{
+    eval_opts e;
+    eval_opts_default(&e);
+    o->lookback_ms = e.lookback_ms;
+    o->subquery_step_ms = e.subquery_step_ms;
+    o->max_samples = e.max_samples;
+    o->max_series = e.max_series;
+    o->timeout_ms = e.timeout_ms;
+    o->max_points_per_series = 11000;
+}
+
+static int cq_build(cairn_query *q, const val *v, int64_t start_ms, int64_t step_ms)
+{
+    int range = step_ms > 0;
+    switch (v->type) {
+    case VAL_STRING:
+        q->type = CAIRN_RESULT_STRING;
+        q->str = v->str;
+        q->str_len = v->str_len;
+        return CAIRN_OK;
+    case VAL_SCALAR: {
+        q->type = range ? CAIRN_RESULT_MATRIX : CAIRN_RESULT_SCALAR;
+        q->s = arena_calloc(q->ar, 1, sizeof *q->s);
+        if (!q->s) return CAIRN_ENOMEM;
+        q->s->t = arena_alloc(q->ar, (v->n_steps ? v->n_steps : 1) * sizeof *q->s->t);
+        q->s->v = v->scalar;
+        if (!q->s->t) return CAIRN_ENOMEM;
+        for (size_t i = 0; i < v->n_steps; i++) q->s->t[i] = start_ms + (int64_t)i * (range ? step_ms : 0);
+        q->s->n = v->n_steps;
+        q->n = 1;
+        return CAIRN_OK;
+    }
+    case VAL_VECTOR:
+        q->type = range ? CAIRN_RESULT_MATRIX : CAIRN_RESULT_VECTOR;
+        q->s = arena_calloc(q->ar, v->n ? v->n : 1, sizeof *q->s);
+        if (!q->s) return CAIRN_ENOMEM;
+        for (size_t r = 0; r < v->n; r++) {
+            size_t k = 0;
+            for (size_t i = 0; i < v->n_steps; i++) k += !val_absent(v->s[r].v[i]);
+            if (!k) continue;
+            cq_series *s = &q->s[q->n++];
+            s->ls = v->s[r].ls;
+            s->t = arena_alloc(q->ar, k * sizeof *s->t);
+            s->v = arena_alloc(q->ar, k * sizeof *s->v);
+            if (!s->t || !s->v) return CAIRN_ENOMEM;
+            for (size_t i = 0; i < v->n_steps; i++) {
+                if (val_absent(v->s[r].v[i])) continue;
+                s->t[s->n] = start_ms + (int64_t)i * (range ? step_ms : 0);
+                s->v[s->n] = v->s[r].v[i];
+                s->n++;
+            }
+        }
+        return CAIRN_OK;
+    case VAL_MATRIX:
+        q->type = CAIRN_RESULT_MATRIX;
+        q->s = arena_calloc(q->ar, v->n ? v->n : 1, sizeof *q->s);
+        if (!q->s) return CAIRN_ENOMEM;
+        for (size_t r = 0; r < v->n; r++) q->s[q->n++] = (cq_series){v->r[r].ls, v->r[r].t, v->r[r].v, v->r[r].n};
+        return CAIRN_OK;
+    default: return CAIRN_EINTERNAL;
+    }
+}
+
+int cairn_query_open(cairn_db *db, int lang, const char *text, size_t len, int64_t start_ms, int64_t end_ms,
+                     int64_t step_ms, const cairn_query_opts *opts, cairn_query **out, cairn_err *err)
+{
+    if (out) *out = NULL;
+    if (!db || !out || (!text && len)) return err_set(err, CAIRN_EINVAL, "cairn_query_open: NULL argument");
+    if (lang != CAIRN_LANG_PROMQL && lang != CAIRN_LANG_LOGQL)
+        return err_set(err, CAIRN_EINVAL, "unknown query language %d", lang);
+    if (step_ms < 0) return err_set(err, CAIRN_EINVAL, "step must be positive (or 0 for an instant query), got %lld ms",
+                                    (long long)step_ms);
+    cairn_query_opts o;
+    if (opts) o = *opts;
+    else cairn_query_opts_default(&o);
+    if (step_ms > 0) {
+        if (end_ms < start_ms) return err_set(err, CAIRN_EINVAL, "end timestamp must not be before start time");
+        uint64_t points = (uint64_t)(end_ms - start_ms) / (uint64_t)step_ms + 1;
+        if (o.max_points_per_series && points > o.max_points_per_series)
+            return err_set(err, CAIRN_ELIMIT,
+                           "exceeded maximum resolution of %u points per timeseries. Try decreasing the query "
+                           "resolution (?step=XX)",
+                           o.max_points_per_series);
+    }
+    arena *ar = arena_new(64 * 1024);
+    if (!ar) return err_set(err, CAIRN_ENOMEM, "out of memory opening a query");
+    cairn_query *q = arena_calloc(ar, 1, sizeof *q);
+    int rc;
+    if (!q) {
+        rc = err_set(err, CAIRN_ENOMEM, "out of memory opening a query");
+        goto fail;
+    }
+    q->ar = ar;
+    ast_node *root = NULL;
+    if ((rc = parse_query(ar, lang == CAIRN_LANG_PROMQL ? QLANG_PROMQL : QLANG_LOGQL, text ? text : "", len, &root,
+                          err)))
+        goto fail;
+    if (lang == CAIRN_LANG_LOGQL) {
+        rc = err_set(err, CAIRN_EINVAL, "LogQL evaluation is not implemented yet");
+        goto fail;
+    }
+    eval_opts eo;
+    eo.lookback_ms = o.lookback_ms;
+    eo.subquery_step_ms = o.subquery_step_ms;
+    eo.max_samples = o.max_samples;
+    eo.max_series = o.max_series;
+    eo.timeout_ms = o.timeout_ms;
+    val v;
+    if ((rc = eval_promql(ar, db, root, start_ms, end_ms, step_ms, &eo, &v, err))) goto fail;
+    if ((rc = cq_build(q, &v, start_ms, step_ms))) {
+        rc = err_set(err, rc, "out of memory building the query result");
+        goto fail;
+    }
+    *out = q;
+    return CAIRN_OK;
+fail:
+    arena_free(ar);
+    return rc;
+}
+
+int cairn_query_result_type(const cairn_query *q) { return q ? q->type : 0; }
+
+size_t cairn_query_series_count(const cairn_query *q) { return q ? q->n : 0; }
+
+int cairn_query_series(const cairn_query *q, size_t i, const cairn_label **labels, size_t *n_labels,
+                       const int64_t **t_ms, const double **values, size_t *n_points)
+{
+    if (!q || i >= q->n) return CAIRN_NOTFOUND;
+    const cq_series *s = &q->s[i];
+    if (labels) *labels = s->ls.v;
+    if (n_labels) *n_labels = s->ls.n;
+    if (t_ms) *t_ms = s->t;
+    if (values) *values = s->v;
+    if (n_points) *n_points = s->n;
+    return CAIRN_OK;
+}
+
+int cairn_query_string(const cairn_query *q, const char **s, size_t *len)
+{
+    if (!q || q->type != CAIRN_RESULT_STRING) return CAIRN_NOTFOUND;
+    if (s) *s = q->str;
+    if (len) *len = q->str_len;
+    return CAIRN_OK;
+}
+
+void cairn_query_close(cairn_query *q)
+{
+    if (q) arena_free(q->ar);
+}
