@@ -82,6 +82,11 @@ $(BUILD)/tests/%.o: tests/%.c | $(GEN_HDRS) $(RE_GEN)
 $(BUILD)/tests/unit/%: $(BUILD)/tests/unit/%.o $(SUP_OBJS) $(BUILD)/libcairn.a
 	$(CC) $(LDFLAGS) -o $@ $< $(SUP_OBJS) $(BUILD)/libcairn.a $(CMOCKA_LIBS) $(PKG_LIBS)
 
+# Tests of the server layer also link its objects (everything in api/ but main.c).
+API_TEST_OBJS := $(filter-out $(BUILD)/api/main.o,$(APP_OBJS))
+$(BUILD)/tests/unit/api/%: $(BUILD)/tests/unit/api/%.o $(SUP_OBJS) $(API_TEST_OBJS) $(BUILD)/libcairn.a
+	$(CC) $(LDFLAGS) -o $@ $< $(SUP_OBJS) $(API_TEST_OBJS) $(BUILD)/libcairn.a $(CMOCKA_LIBS) $(PKG_LIBS)
+
 $(BUILD)/tests/crash/%: $(BUILD)/tests/crash/%.o $(SUP_OBJS) $(BUILD)/libcairn.a
 	$(CC) $(LDFLAGS) -o $@ $< $(SUP_OBJS) $(BUILD)/libcairn.a $(CMOCKA_LIBS) $(PKG_LIBS)
 
@@ -122,6 +127,19 @@ lint:
 	clang-format --dry-run -Werror $(wildcard engine/*.[ch] include/*.h) || true
 	cppcheck --quiet --error-exitcode=1 --std=c11 -Iinclude -Iengine engine
 	@! grep -nE '#include "(query|ingest|api)/' engine/*.[ch] || { echo "upward include"; exit 1; }
+
+# ---- promqltest (h8): Prometheus' own PromQL test scripts as a peer suite -----------
+# `make promqltest` builds $(BUILD)/promqltest and runs it on the v3.14.0 scripts;
+# it prints one line per file and `promqltest: N passed, M failed` (exit 1 if M > 0).
+PROMQL_TESTDATA ?= ../shared/promql-testdata/prometheus-v3.14.0
+$(BUILD)/promqltest: tests/promql/promqltest.c $(BUILD)/libcairn.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcairn.a $(PKG_LIBS)
+
+promqltest: $(BUILD)/promqltest
+	$(BUILD)/promqltest $(PROMQL_TESTDATA)
+.PHONY: promqltest
+# ---- end promqltest ------------------------------------------------------------------
 
 clean:
 	rm -rf build

@@ -209,9 +209,20 @@ int import_main(int argc, char **argv)
         }
         int rc = ptext_decode(dp, dl, om ? PTEXT_OPENMETRICS : PTEXT_PROM, &io, b, &meta, &e);
         if (rc == CAIRN_EPARSE && e.line > 0) {
-            const char *m = strchr(e.msg, ' ');
+            /* drop the decoder's chunk-relative "line:col: " prefix(es); print the file's line */
+            const char *m = e.msg;
+            for (;;) {
+                const char *q = m;
+                while (*q >= '0' && *q <= '9') q++;
+                if (q == m || *q != ':') break;
+                q++;
+                const char *c = q;
+                while (*q >= '0' && *q <= '9') q++;
+                if (q == c || q[0] != ':' || q[1] != ' ') break;
+                m = q + 2;
+            }
             fprintf(stderr, "%scairn import: %s:%d:%d: %s\n", tty ? "\n" : "", file, e.line + line_base - 1, e.col,
-                    m ? m + 1 : e.msg);
+                    m);
             goto fail;
         }
         if (rc) {

@@ -241,6 +241,7 @@ int main(int argc, char **argv)
     }
     if (!strcmp(cmd, "serve")) return server_main(argc, argv);
     if (!strcmp(cmd, "import")) return import_main(argc, argv);
+    if (!strcmp(cmd, "query")) { int query_main(int, char **); return query_main(argc, argv); } /* api/query_cli.c */
     cli c;
     memset(&c, 0, sizeof c);
     if (parse_args(argc, argv, &c)) return 2;

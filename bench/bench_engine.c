@@ -18,9 +18,12 @@
  *
  * Modes (all take a data dir that must not exist; it is removed at the end
  * unless --keep is given):
- *   ingest N_SERIES N_SAMPLES THREADS DIR   samples/s, CPU s per million
- *       samples, fsyncs, then RSS and cairn_stats.mem_bytes per series
- *       before and after a checkpoint;
+ *   [--checkpoint-every K] ingest N_SERIES N_SAMPLES THREADS DIR
+ *       samples/s, CPU s per million samples, fsyncs, then RSS and
+ *       cairn_stats.mem_bytes per series before and after a final
+ *       checkpoint. With K, a checkpoint also runs (untimed) after every K
+ *       samples of data per series: K = 20 is what the default 5-minute
+ *       checkpoint interval does to 15 s scrapes;
  *   size N_SERIES N_SAMPLES DIR             bytes/sample of stored chunks
  *       (KV_CHUNKS values plus the head snapshots in KV_HEADS) and of the
  *       index (KV_SERIES, KV_HASH, KV_POSTINGS keys and values, a dup-sorted
@@ -39,6 +42,7 @@
 #include <ftw.h>
 #include <inttypes.h>
 #include <malloc.h>
+#include <stddef.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -160,6 +164,9 @@ typedef struct work {
     cairn_batch **b;      /* one per group, series added once */
     cairn_db *db;
     int threads;
+    uint64_t cp_every;  /* checkpoint after every this many samples per series (0: never) */
+    double cp_wall;     /* time spent in those checkpoints */
+    uint64_t cp_n;
     /* per window, filled by the committing threads */
     pthread_barrier_t start, done;
     int stop;
@@ -277,6 +284,13 @@ static void ingest(work *w, phase *first, phase *rest)
         p->samples += n;
         p->fsyncs += s1.wal_fsyncs - s0.wal_fsyncs;
         p->commits += s1.commits - s0.commits;
+        if (w->cp_every && (k0 + WINDOW) % w->cp_every == 0 && k0 + WINDOW < w->n_samples) {
+            cairn_err e;
+            double c0s = now_s();
+            if (cairn_checkpoint(w->db, &e)) die("cairn_checkpoint", &e);
+            w->cp_wall += now_s() - c0s;
+            w->cp_n++;
+        }
     }
     w->stop = 1;
     pthread_barrier_wait(&w->start);
@@ -299,16 +313,15 @@ static void print_phase(const char *name, const phase *p)
  * allocator really hands out (bench-only look inside engine_int.h). */
 static void mem_breakdown(cairn_db *db)
 {
-    uint64_t n = 0, s_b = 0, canon_b = 0, canon_u = 0, m_n = 0, m_u = 0, head_len = 0, head_cap = 0, head_u = 0,
+    uint64_t n = 0, s_b = 0, canon_b = 0, m_n = 0, m_u = 0, head_len = 0, head_cap = 0, head_u = 0,
              sealed_n = 0, sealed_b = 0, sealed_u = 0, ooo_b = 0, s_u = 0;
     for (uint32_t i = 0; i < db->n_ids; i++) {
         series *s = db->byid[i];
         if (!s) continue;
         n++;
-        s_b += sizeof *s;
+        s_b += offsetof(series, canon); /* the labels follow the struct in one block */
         s_u += malloc_usable_size(s);
         canon_b += s->canon_len;
-        canon_u += malloc_usable_size(s->canon);
         if (!s->m) continue;
         m_n++;
         m_u += malloc_usable_size(s->m);
@@ -323,10 +336,9 @@ static void mem_breakdown(cairn_db *db)
         ooo_b += s->m->ooo ? sizeof *s->m->ooo + s->m->ooo->cap * sizeof s->m->ooo->s[0] : 0;
     }
     double d = n ? (double)n : 1;
-    printf("  per series (usable = what malloc hands out, +8 B header each): struct %.0f (usable %.0f), labels %.0f "
-           "(usable %.0f), mhead %.0f (usable %.0f, %" PRIu64 " heads), head chunk len %.0f cap %.0f (usable %.0f), "
+    printf("  per series (usable = what malloc hands out, +8 B header each): struct %.0f + labels %.0f (usable %.0f), mhead %.0f (usable %.0f, %" PRIu64 " heads), head chunk len %.0f cap %.0f (usable %.0f), "
            "sealed in memory %.2f chunks %.0f B (usable %.0f), ooo %.0f, tables %.0f\n",
-           (double)s_b / d, (double)s_u / d, (double)canon_b / d, (double)canon_u / d,
+           (double)s_b / d, (double)canon_b / d, (double)s_u / d,
            (double)m_n * sizeof(mhead) / d, (double)m_u / d, m_n, (double)head_len / d, (double)head_cap / d,
            (double)head_u / d, (double)sealed_n / d, (double)sealed_b / d, (double)sealed_u / d, (double)ooo_b / d,
            (double)(db->cap_ids * sizeof *db->byid + db->hcap * sizeof *db->htab) / d);
@@ -334,13 +346,17 @@ static void mem_breakdown(cairn_db *db)
 
 /* ---- modes -------------------------------------------------------------------------- */
 
+static uint64_t cp_every; /* --checkpoint-every */
+
 static int mode_ingest(size_t n_series, uint64_t n_samples, int threads, const char *dir, int keep)
 {
     printf("ingest: %zu series x %" PRIu64 " samples, batches of %d series x %d samples, %d committing "
-           "thread(s), WAL fsync per commit (group commit), data dir %s\n",
-           n_series, n_samples, GROUP, WINDOW, threads, dir);
+           "thread(s), WAL fsync per commit (group commit), checkpoint %s%" PRIu64 "%s, data dir %s\n",
+           n_series, n_samples, GROUP, WINDOW, threads, cp_every ? "every " : "", cp_every,
+           cp_every ? " samples of data per series (untimed)" : " (none until the end)", dir);
     work w;
     work_init(&w, n_series, n_samples, threads);
+    w.cp_every = cp_every;
     fill(&w, 0, 0); /* so that the batches' own memory is in the baseline */
     for (size_t g = 1; g < w.n_groups; g++) fill(&w, g, 0);
     uint64_t rss0, anon0, rss1, anon1, rss2, anon2;
@@ -356,6 +372,7 @@ static int mode_ingest(size_t n_series, uint64_t n_samples, int threads, const c
     all.wall += rest.wall, all.cpu += rest.cpu, all.samples += rest.samples, all.fsyncs += rest.fsyncs;
     all.commits += rest.commits;
     print_phase("all", &all);
+    if (w.cp_n) printf("  %" PRIu64 " checkpoints during ingest: %.3f s each\n", w.cp_n, w.cp_wall / (double)w.cp_n);
     rss(&rss1, &anon1);
     cairn_stats_get(w.db, &st1);
     printf("  memory after ingest:     RSS +%.0f B/series (anon +%.0f B/series), mem_bytes +%.0f B/series\n",
@@ -517,7 +534,7 @@ static int mode_om(size_t n_series, uint64_t n_samples, const char *file)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: bench_engine [--keep] ingest N_SERIES N_SAMPLES THREADS DIR\n"
+    fprintf(stderr, "usage: bench_engine [--keep] [--checkpoint-every K] ingest N_SERIES N_SAMPLES THREADS DIR\n"
                     "       bench_engine [--keep] size N_SERIES N_SAMPLES DIR\n"
                     "       bench_engine [--keep] reopen N_SERIES N_SAMPLES DIR\n"
                     "       bench_engine om N_SERIES N_SAMPLES FILE\n");
@@ -527,7 +544,14 @@ static void usage(void)
 int main(int argc, char **argv)
 {
     int keep = 0;
-    if (argc > 1 && strcmp(argv[1], "--keep") == 0) keep = 1, argv++, argc--;
+    for (;;) {
+        if (argc > 1 && strcmp(argv[1], "--keep") == 0) keep = 1, argv++, argc--;
+        else if (argc > 2 && strcmp(argv[1], "--checkpoint-every") == 0) {
+            cp_every = strtoull(argv[2], NULL, 10);
+            if (cp_every % WINDOW) usage();
+            argv += 2, argc -= 2;
+        } else break;
+    }
     if (argc < 5) usage();
     const char *mode = argv[1];
     size_t n_series = strtoull(argv[2], NULL, 10);

@@ -319,9 +319,6 @@ static void db_free(cairn_db *db)
     mem_free(db->byid, db->cap_ids * sizeof *db->byid);
     mem_free(db->htab, db->hcap * sizeof *db->htab);
     buf_free(&db->rec);
-    buf_free(&db->rec_series);
-    buf_free(&db->rec_samples);
-    buf_free(&db->rec_entries);
     wal_close(db->wal);
     kv_close(db->kv);
     lblk_enc_free(db->lo.enc);
@@ -429,6 +426,53 @@ static int entry_order(const void *a, const void *b, void *ctx)
     return *(const uint32_t *)a < *(const uint32_t *)b ? -1 : 1;
 }
 
+/* Order sample indexes by (ref, t, index). Decoders nearly always emit a
+ * series' samples together and in time order, so one pass that finds the
+ * batch already sorted saves the sort (and the identity is the stable order). */
+static void order_samples(const cairn_batch *b, uint32_t *sord)
+{
+    int sorted = 1;
+    const batch_sample *x = b->samples;
+    for (size_t i = 0; i < b->n_samples; i++) {
+        sord[i] = (uint32_t)i;
+        if (i && (x[i].ref < x[i - 1].ref || (x[i].ref == x[i - 1].ref && x[i].t_ms < x[i - 1].t_ms))) sorted = 0;
+    }
+    if (!sorted) qsort_r(sord, b->n_samples, sizeof *sord, sample_order, (void *)b);
+}
+
+static void order_entries(const cairn_batch *b, uint32_t *eord)
+{
+    int sorted = 1;
+    const batch_entry *x = b->entries;
+    for (size_t i = 0; i < b->n_entries; i++) {
+        eord[i] = (uint32_t)i;
+        if (i && (x[i].ref < x[i - 1].ref || (x[i].ref == x[i - 1].ref && x[i].t_ns < x[i - 1].t_ns))) sorted = 0;
+    }
+    if (!sorted) qsort_r(eord, b->n_entries, sizeof *eord, entry_order, (void *)b);
+}
+
+/*
+ * Resolve the batch's label sets to series (under wmu). A batch touches
+ * about a thousand series scattered over the table, each look-up two cache
+ * misses (bucket, series); issuing all bucket loads first and then all series
+ * loads lets the misses overlap instead of queueing one behind the other.
+ */
+static void resolve_prefetch(cairn_db *db, const cairn_batch *b, const uint8_t *used)
+{
+    if (!db->hcap) return;
+    size_t mask = db->hcap - 1;
+    for (size_t i = 0; i < b->n_series; i++)
+        if (used[i]) __builtin_prefetch(&db->htab[b->series[i].hash & mask]);
+    for (size_t i = 0; i < b->n_series; i++) {
+        if (!used[i]) continue;
+        const series *s = db->htab[b->series[i].hash & mask];
+        if (s) {
+            __builtin_prefetch(s);
+            __builtin_prefetch((const char *)s + 64);
+        }
+    }
+}
+
 static size_t fmt_series(const series *s, const uint8_t *canon, size_t len, char *dst, size_t cap)
 {
     return labels_format(s ? s->canon : canon, s ? s->canon_len : len, dst, cap);
@@ -464,27 +508,30 @@ int cairn_commit(cairn_db *db, const cairn_batch *b, cairn_err *err)
     if (b->n_samples == 0 && b->n_entries == 0) return CAIRN_OK;
     int rc = CAIRN_OK;
     size_t n = b->n_series;
-    series **refs = mem_calloc(n ? n : 1, sizeof *refs);
-    uint32_t *sord = mem_alloc((b->n_samples ? b->n_samples : 1) * sizeof *sord);
-    uint32_t *eord = mem_alloc((b->n_entries ? b->n_entries : 1) * sizeof *eord);
-    uint8_t *keep = mem_alloc(b->n_samples ? b->n_samples : 1);
-    uint8_t *used = mem_calloc(n ? n : 1, 1);
+    /* one scratch block: refs | sord | eord | keep | used (pointers first for alignment) */
+    size_t scratch_bytes = n * sizeof(series *) + (b->n_samples + b->n_entries) * sizeof(uint32_t) + b->n_samples + n;
+    uint8_t *scratch = mem_alloc(scratch_bytes);
     kv_txn *rtxn = NULL, *wtxn = NULL;
-    uint64_t pos = 0;
+    uint64_t pos = 0, n_keep = 0, n_applied = 0;
     char name[200];
-    if (!refs || !sord || !eord || !keep || !used) {
-        rc = err_set(err, CAIRN_ENOMEM, "out of memory committing a batch");
-        goto free;
-    }
-    for (size_t i = 0; i < b->n_samples; i++) used[b->samples[i].ref] = 1, sord[i] = (uint32_t)i;
-    for (size_t i = 0; i < b->n_entries; i++) used[b->entries[i].ref] = 1, eord[i] = (uint32_t)i;
-    qsort_r(sord, b->n_samples, sizeof *sord, sample_order, (void *)b);
-    qsort_r(eord, b->n_entries, sizeof *eord, entry_order, (void *)b);
+    if (!scratch) return err_set(err, CAIRN_ENOMEM, "out of memory committing a batch");
+    series **refs = (series **)scratch;
+    uint32_t *sord = (uint32_t *)(refs + n);
+    uint32_t *eord = sord + b->n_samples;
+    uint8_t *keep = (uint8_t *)(eord + b->n_entries);
+    uint8_t *used = keep + b->n_samples;
+    memset(refs, 0, n * sizeof *refs);
+    memset(used, 0, n);
+    for (size_t i = 0; i < b->n_samples; i++) used[b->samples[i].ref] = 1;
+    for (size_t i = 0; i < b->n_entries; i++) used[b->entries[i].ref] = 1;
+    order_samples(b, sord);
+    order_entries(b, eord);
 
     pthread_mutex_lock(&db->wmu);
     /* 1. resolve series; count what is new */
     uint32_t n_new = 0, next_id = db->n_ids;
     uint64_t new_metric = 0, new_log = 0;
+    resolve_prefetch(db, b, used);
     for (size_t i = 0; i < n; i++) {
         const batch_series *bs = &b->series[i];
         if (!used[i]) continue;
@@ -559,6 +606,7 @@ int cairn_commit(cairn_db *db, const cairn_batch *b, cairn_err *err)
     }
     kv_abort(rtxn);
     rtxn = NULL;
+    for (size_t k = 0; k < b->n_samples; k++) n_keep += keep[k];
     /* validate entries */
     for (size_t k = 0; k < b->n_entries; k++) {
         const batch_entry *e = &b->entries[eord[k]];
@@ -617,31 +665,25 @@ int cairn_commit(cairn_db *db, const cairn_batch *b, cairn_err *err)
         if (rc) goto unlock;
     }
     /* 3. one WAL record */
+    /* Every count is known by now, so the record is encoded in place, in
+     * one buffer reserved up front (a sample is at most 5 + 10 + 8 bytes). */
     buf_reset(&db->rec);
-    buf_reset(&db->rec_series);
-    buf_reset(&db->rec_samples);
-    buf_reset(&db->rec_entries);
-    uint64_t n_keep = 0;
+    rc = buf_reserve(&db->rec, 3 * 10 + n_keep * 23);
+    if (!rc) rc = buf_put_uvarint(&db->rec, n_new);
     for (size_t i = 0; i < n && !rc; i++)
         if (used[i] && refs[i]->id >= next_id)
-            rc = walrec_put_series(&db->rec_series, refs[i]->id, refs[i]->kind, refs[i]->canon, refs[i]->canon_len);
+            rc = walrec_put_series(&db->rec, refs[i]->id, refs[i]->kind, refs[i]->canon, refs[i]->canon_len);
+    if (!rc) rc = buf_put_uvarint(&db->rec, n_keep);
     for (size_t k = 0; k < b->n_samples && !rc; k++) {
         const batch_sample *x = &b->samples[sord[k]];
-        if (!keep[sord[k]]) continue;
-        rc = walrec_put_sample(&db->rec_samples, refs[x->ref]->id, x->t_ms, x->v);
-        n_keep++;
+        if (keep[sord[k]]) rc = walrec_put_sample(&db->rec, refs[x->ref]->id, x->t_ms, x->v);
     }
+    if (!rc) rc = buf_put_uvarint(&db->rec, b->n_entries);
     for (size_t k = 0; k < b->n_entries && !rc; k++) {
         const batch_entry *e = &b->entries[eord[k]];
-        rc = walrec_put_entry(&db->rec_entries, refs[e->ref]->id, e->t_ns, b->lines.p + e->line_off, e->line_len,
+        rc = walrec_put_entry(&db->rec, refs[e->ref]->id, e->t_ns, b->lines.p + e->line_off, e->line_len,
                               e->meta_len ? b->meta.p + e->meta_off : NULL, e->meta_len);
     }
-    if (!rc) rc = buf_put_uvarint(&db->rec, n_new);
-    if (!rc) rc = buf_put(&db->rec, db->rec_series.p, db->rec_series.len);
-    if (!rc) rc = buf_put_uvarint(&db->rec, n_keep);
-    if (!rc) rc = buf_put(&db->rec, db->rec_samples.p, db->rec_samples.len);
-    if (!rc) rc = buf_put_uvarint(&db->rec, b->n_entries);
-    if (!rc) rc = buf_put(&db->rec, db->rec_entries.p, db->rec_entries.len);
     if (rc) {
         rc = err_set(err, rc, "out of memory encoding the WAL record");
         goto unlock;
@@ -653,8 +695,9 @@ int cairn_commit(cairn_db *db, const cairn_batch *b, cairn_err *err)
         const batch_sample *x = &b->samples[sord[k]];
         if (!keep[sord[k]]) continue;
         rc = series_append(db, refs[x->ref], x->t_ms, x->v);
-        if (rc == 0) db->st_samples++;
+        n_applied += rc == 0;
     }
+    db->st_samples += n_applied; /* one atomic add per commit, not per sample */
     for (size_t k = 0; k < b->n_entries && rc >= 0; k++) {
         const batch_entry *e = &b->entries[eord[k]];
         rc = apply_entry(db, refs[e->ref], e->t_ns, b->lines.p + e->line_off, e->line_len,
@@ -674,12 +717,7 @@ unlock:
     kv_abort(rtxn);
     pthread_mutex_unlock(&db->wmu);
     if (pos && rc >= 0) rc = wal_sync_to(db->wal, pos, err);
-free:
-    mem_free(refs, (n ? n : 1) * sizeof *refs);
-    mem_free(sord, (b->n_samples ? b->n_samples : 1) * sizeof *sord);
-    mem_free(eord, (b->n_entries ? b->n_entries : 1) * sizeof *eord);
-    mem_free(keep, b->n_samples ? b->n_samples : 1);
-    mem_free(used, n ? n : 1);
+    mem_free(scratch, scratch_bytes);
     return rc;
 }
 
@@ -838,6 +876,17 @@ void cairn_close(cairn_db *db)
         pthread_mutex_unlock(&db->bg_mu);
         pthread_join(db->bg, NULL);
     }
+    /* Seal every log head so the final checkpoint stores compressed blocks,
+     * not raw head snapshots (a head is reloaded raw on open otherwise). */
+    pthread_mutex_lock(&db->wmu);
+    pthread_rwlock_wrlock(&db->state);
+    for (uint32_t i = 0; i < db->n_ids; i++) {
+        series *s = db->byid[i];
+        if (s && s->l && lstream_head_count(s->l) && lstream_cut(s->l, &db->lo, NULL))
+            engine_log(db, CAIRN_LOG_WARN, "cannot seal the log head of stream %u at close; it stays a snapshot", s->id);
+    }
+    pthread_rwlock_unlock(&db->state);
+    pthread_mutex_unlock(&db->wmu);
     cairn_err e;
     if (cairn_checkpoint(db, &e)) engine_log(db, CAIRN_LOG_ERROR, "checkpoint at close failed: %s", e.msg);
     db_free(db);

@@ -101,7 +101,7 @@ struct cairn_db {
     size_t hcap;
     uint64_t n_metric, n_log;
     logs_opts lo;
-    buf rec, rec_series, rec_samples, rec_entries; /* commit scratch (under wmu) */
+    buf rec;                    /* the commit's WAL record (under wmu) */
     int replaying;
     /* background thread */
     pthread_t bg;

@@ -1074,6 +1074,14 @@ static int ev_vector_binop(eval_q *q, const ast_node *n, const val *lhs, const v
             int32_t rr = one_row[s];
             double y = R->s[rr].v[i];
             double fl = swap ? y : x, fr = swap ? x : y;
+            /* One-to-one: a second match is an error even when a comparison would drop it (3.x). */
+            if (n->u.bin.card == AST_CARD_ONE_TO_ONE) {
+                if (match_stamp[s] == mark)
+                    return err_set(q->err, CAIRN_EINVAL,
+                                   "multiple matches for labels: many-to-one matching must be explicit "
+                                   "(group_left/group_right)");
+                match_stamp[s] = mark;
+            }
             double res;
             if (!cmp) res = ev_arith(op, fl, fr);
             else {
@@ -1081,13 +1089,6 @@ static int ev_vector_binop(eval_q *q, const ast_node *n, const val *lhs, const v
                 if (rb) res = keep ? 1 : 0;
                 else if (keep) res = fl;
                 else continue;
-            }
-            if (n->u.bin.card == AST_CARD_ONE_TO_ONE) {
-                if (match_stamp[s] == mark)
-                    return err_set(q->err, CAIRN_EINVAL,
-                                   "multiple matches for labels: many-to-one matching must be explicit "
-                                   "(group_left/group_right)");
-                match_stamp[s] = mark;
             }
             int32_t o;
             if (cache_r[k] == rr) {
@@ -1258,7 +1259,8 @@ int eval_promql(arena *ar, cairn_db *db, const ast_node *root, int64_t start_ms,
         g.end = eval_grid_t(&g, g.n - 1);
     }
     q.q_start = start_ms;
-    q.q_end = step_ms <= 0 ? start_ms : end_ms;
+    q.q_end = step_ms <= 0 ? start_ms : g.end;
+    q.q_step = step_ms <= 0 ? 0 : step_ms;
     if (q.o.timeout_ms > 0) {
         clock_gettime(CLOCK_MONOTONIC, &q.deadline);
         q.deadline.tv_sec += q.o.timeout_ms / 1000;

@@ -28,6 +28,7 @@ typedef struct eval_q {
     eval_opts o;
     cairn_err *err;
     int64_t q_start, q_end; /* the top-level grid, for @ start() / @ end() */
+    int64_t q_step;         /* the top-level step; 0 for an instant query */
     uint64_t n_samples, n_series;
     struct timespec deadline;
     int has_deadline;

@@ -711,6 +711,17 @@ int fn_call(eval_q *q, const ast_node *call, const eval_grid *g, val *out)
         for (size_t i = 0; i < g->n; i++) out->scalar[i] = name[0] == 'p' ? M_PI : (double)eval_grid_t(g, i) / 1000.0;
         return CAIRN_OK;
     }
+    if (!strcmp(name, "start") || !strcmp(name, "end") || !strcmp(name, "step") || !strcmp(name, "range")) {
+        /* Experimental duration functions: the top-level query's start, end (s), step, end - start (s). */
+        if ((rc = fn_new_scalar(q, out, g->n))) return rc;
+        double x;
+        if (!strcmp(name, "start")) x = (double)q->q_start / 1000.0;
+        else if (!strcmp(name, "end")) x = (double)q->q_end / 1000.0;
+        else if (!strcmp(name, "step")) x = (double)q->q_step / 1000.0;
+        else x = (double)(q->q_end - q->q_start) / 1000.0;
+        for (size_t i = 0; i < g->n; i++) out->scalar[i] = x;
+        return CAIRN_OK;
+    }
     if (!strcmp(name, "min_of") || !strcmp(name, "max_of")) {
         double *a = NULL, *b = NULL;
         if ((rc = fn_eval_scalar(q, args[0], g, &a)) || (rc = fn_eval_scalar(q, args[1], g, &b))) return rc;

@@ -245,6 +245,12 @@ static int win_apply(win_fn f, const int64_t *t, const double *v, size_t n, int6
         *out = fn_quantile(sarg[0], scratch, n);
         return 1;
     case W_MAD: {
+        /* 3.x: a NaN sample makes the result NaN rather than being sorted away. */
+        for (size_t j = 0; j < n; j++)
+            if (isnan(v[j])) {
+                *out = NAN;
+                return 1;
+            }
         memcpy(scratch, v, n * sizeof *v);
         double med = fn_quantile(0.5, scratch, n);
         for (size_t j = 0; j < n; j++) scratch[j] = fabs(v[j] - med);

@@ -3,9 +3,8 @@
  * over raw sockets), the write endpoints (push_api) against a real database
  * in a temp dir, and the serve command's flag parsers.
  *
- * api/ is not part of libcairn.a (it is the application), and the Makefile
- * links unit tests with libcairn.a only, so this file compiles the api
- * modules it tests into itself. main.c is not included.
+ * api/ is not part of libcairn.a (it is the application); the Makefile links
+ * tests under tests/unit/api/ with every api/ object except main.o.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -17,10 +16,10 @@
 
 #include "support.h"
 
-#include "../../../api/http.c"
-#include "../../../api/push_api.c"
-#include "../../../api/routes.c"
-#include "../../../api/server.c"
+#include "http.h"
+#include "push_api.h"
+#include "routes.h"
+#include "server.h"
 
 /* ==== a raw HTTP/1.1 client ================================================================= */
 
