@@ -118,6 +118,26 @@ const char *http_query_arg(const http_req *r, const char *name_z)
     return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, name_z);
 }
 
+typedef struct args_it {
+    void (*fn)(void *ctx, const char *key_z, const char *value_z);
+    void *ctx;
+} args_it;
+
+static enum MHD_Result args_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    args_it *it = cls;
+    it->fn(it->ctx, key ? key : "", value ? value : "");
+    return MHD_YES;
+}
+
+size_t http_query_args(const http_req *r, void (*fn)(void *ctx, const char *key_z, const char *value_z), void *ctx)
+{
+    args_it it = {fn, ctx};
+    int n = MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, args_cb, &it);
+    return n > 0 ? (size_t)n : 0;
+}
+
 const uint8_t *http_body(const http_req *r, size_t *len)
 {
     *len = r->blen;

@@ -67,6 +67,13 @@ const route *http_route(const http_req *r);
 const char *http_header(const http_req *r, const char *name_z);
 /* A query-string argument, or NULL. */
 const char *http_query_arg(const http_req *r, const char *name_z);
+/*
+ * Call fn for every query-string argument in the order sent, repeated keys
+ * included (`match[]=a&match[]=b`); a key without '=' has value "".
+ * Keys and values are percent- and '+'-decoded and valid during the handler.
+ * @return the number of arguments visited.
+ */
+size_t http_query_args(const http_req *r, void (*fn)(void *ctx, const char *key_z, const char *value_z), void *ctx);
 /* The body (gunzipped when the route allows gzip); len 0 for none. Borrowed. */
 const uint8_t *http_body(const http_req *r, size_t *len);
 /* The Content-Encoding the handler still has to undo: "" (identity/none) or e.g. "snappy". */

@@ -75,9 +75,12 @@ static int text(const uint8_t *p, size_t n, const ingest_opts *o, cairn_batch *b
     return ptext_decode((const char *)p, n, PTEXT_PROM, o, b, NULL, e);
 }
 
+static const char *only; /* argv[1]: run only the cases whose name starts with it */
+
 static void run(const char *what, dec_fn fn, const uint8_t *body, size_t n, const ingest_opts *o, size_t items,
                 const char *unit)
 {
+    if (only && strncmp(what, only, strlen(only)) != 0) return;
     cairn_batch *b = cairn_batch_new();
     cairn_err e;
     size_t reps = 0;
@@ -96,8 +99,9 @@ static void run(const char *what, dec_fn fn, const uint8_t *body, size_t n, cons
     cairn_batch_free(b);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    only = argc > 1 ? argv[1] : NULL;
     machine();
     ingest_opts o;
     ingest_opts_default(&o);

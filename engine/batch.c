@@ -12,6 +12,13 @@
  *
  * A failed add leaves the batch exactly as it was: the canonical bytes are
  * appended first and the length rolled back on any later failure.
+ *
+ * Reuse: cairn_batch_reset() keeps every array, buffer and the hash table
+ * (and the decoders' scratch buffer), so a batch pooled per worker stops
+ * allocating after its first few requests. batch_series_checked() and
+ * batch_reserve_samples() exist for the remote_write decoder's hot path: the
+ * first skips the name and UTF-8 scans that ingest_series() has just done,
+ * the second lets a decoder write sample records in place.
  */
 #include "batch.h"
 
@@ -82,13 +89,15 @@ static int rehash(cairn_batch *b, size_t ncap)
     return CAIRN_OK;
 }
 
-int cairn_batch_series(cairn_batch *b, int kind, const cairn_label *labels, size_t n_labels, cairn_err *err)
+static int batch_series_impl(cairn_batch *b, int kind, const cairn_label *labels, size_t n_labels, int checked,
+                             cairn_err *err)
 {
     if (kind != CAIRN_KIND_METRIC && kind != CAIRN_KIND_LOG)
         return err_set(err, CAIRN_EINVAL, "unknown series kind %d", kind);
     if (b->n_series >= INT32_MAX) return err_set(err, CAIRN_ELIMIT, "too many series in one batch");
     size_t off = b->canon.len;
-    int rc = labels_canon(labels, n_labels, &batch_limits, &b->canon, err);
+    int rc = checked ? labels_canon_checked(labels, n_labels, &batch_limits, &b->canon, err)
+                     : labels_canon(labels, n_labels, &batch_limits, &b->canon, err);
     if (rc) {
         b->canon.len = off;
         return rc;
@@ -122,6 +131,28 @@ int cairn_batch_series(cairn_batch *b, int kind, const cairn_label *labels, size
     s->next = b->htab[bucket];
     b->htab[bucket] = (int32_t)b->n_series;
     return (int)b->n_series++;
+}
+
+int cairn_batch_series(cairn_batch *b, int kind, const cairn_label *labels, size_t n_labels, cairn_err *err)
+{
+    return batch_series_impl(b, kind, labels, n_labels, 0, err);
+}
+
+int batch_series_checked(cairn_batch *b, int kind, const cairn_label *labels, size_t n_labels, cairn_err *err)
+{
+    return batch_series_impl(b, kind, labels, n_labels, 1, err);
+}
+
+int batch_reserve_samples(cairn_batch *b, size_t n)
+{
+    if (b->cap_samples - b->n_samples >= n) return CAIRN_OK;
+    size_t ncap = b->cap_samples ? b->cap_samples : 16;
+    while (ncap - b->n_samples < n) ncap *= 2;
+    void *p = mem_realloc(b->samples, b->cap_samples * sizeof *b->samples, ncap * sizeof *b->samples);
+    if (!p) return CAIRN_ENOMEM;
+    b->samples = p;
+    b->cap_samples = ncap;
+    return CAIRN_OK;
 }
 
 static int check_ref(const cairn_batch *b, int ref, int kind, cairn_err *err)

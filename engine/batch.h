@@ -47,7 +47,8 @@ struct cairn_batch {
     size_t n_samples, cap_samples;
     batch_entry *entries;
     size_t n_entries, cap_entries;
-    buf scratch;
+    buf scratch; /* for whoever fills the batch (a decoder's decompressed body): contents
+                    undefined between calls; kept by cairn_batch_reset, freed with the batch */
 };
 
 /* Limits applied when label sets enter a batch: generous hard caps; the
@@ -55,6 +56,19 @@ struct cairn_batch {
 #define BATCH_MAX_LABELS 1024
 #define BATCH_MAX_NAME_BYTES 65535
 #define BATCH_MAX_VALUE_BYTES (1u << 20)
+
+/*
+ * cairn_batch_series for label sets whose names and values the caller has
+ * already validated (ingest_series does: name syntax, reserved names, UTF-8):
+ * skips those scans; limits, order and duplicates are checked as usual.
+ */
+int batch_series_checked(cairn_batch *b, int kind, const cairn_label *labels, size_t n_labels, cairn_err *err);
+/*
+ * Room for n more samples: afterwards a caller may write
+ * b->samples[b->n_samples++] directly, with a ref it has checked (or patches
+ * before anyone reads the batch). CAIRN_OK or CAIRN_ENOMEM.
+ */
+int batch_reserve_samples(cairn_batch *b, size_t n);
 
 static inline const uint8_t *batch_canon(const cairn_batch *b, const batch_series *s)
 {

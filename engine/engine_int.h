@@ -63,24 +63,22 @@ typedef struct mhead {
     int64_t head_mint;
     sealed *sealed;             /* newest first */
     mooo *ooo;                  /* NULL when there are no buffered out-of-order samples */
-    uint16_t prev_len;          /* bytes of the last sealed head: the next one reserves that much at once */
     uint8_t head_saved;         /* head unchanged since the last checkpoint saved it */
 } mhead;
 
 /*
  * A series (metric) or stream (log). One allocation: the canonical labels
- * follow the struct, so a look-up touches one block. `m` or `l` is set by
- * kind (a union: a series is never both).
+ * follow the struct, so a look-up touches one block. Only `m` (metric) or
+ * `l` (log) is ever set; they stay two fields, not a union, so code that
+ * tests one without checking the kind is still safe.
  */
 typedef struct series {
     uint64_t hash;
     int64_t mint, maxt;         /* data range (ms for metrics, ns for logs); INT64_MAX/INT64_MIN if none */
     int64_t last_write_ms;      /* wall clock of the last append (log idle flush) */
     struct series *hnext;       /* hash chain */
-    union {
-        mhead *m;               /* metric state, NULL when nothing in memory */
-        lstream *l;             /* log state, NULL when nothing in memory */
-    };
+    mhead *m;                   /* metric state, NULL when nothing in memory */
+    lstream *l;                 /* log state, NULL when nothing in memory */
     uint32_t id;
     uint32_t canon_len;
     uint8_t kind;

@@ -47,15 +47,24 @@ static const char labels_metric_name[] = "__name__";
 
 /* ---- small helpers ------------------------------------------------------------------ */
 
+/* Bytes allowed in a label name: bit 1 anywhere, bit 2 also first. */
+static const uint8_t labels_name_chars[256] = {
+    ['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+    ['_'] = 3, ['a'] = 3, ['b'] = 3, ['c'] = 3, ['d'] = 3, ['e'] = 3, ['f'] = 3, ['g'] = 3, ['h'] = 3, ['i'] = 3,
+    ['j'] = 3, ['k'] = 3, ['l'] = 3, ['m'] = 3, ['n'] = 3, ['o'] = 3, ['p'] = 3, ['q'] = 3, ['r'] = 3, ['s'] = 3,
+    ['t'] = 3, ['u'] = 3, ['v'] = 3, ['w'] = 3, ['x'] = 3, ['y'] = 3, ['z'] = 3, ['A'] = 3, ['B'] = 3, ['C'] = 3,
+    ['D'] = 3, ['E'] = 3, ['F'] = 3, ['G'] = 3, ['H'] = 3, ['I'] = 3, ['J'] = 3, ['K'] = 3, ['L'] = 3, ['M'] = 3,
+    ['N'] = 3, ['O'] = 3, ['P'] = 3, ['Q'] = 3, ['R'] = 3, ['S'] = 3, ['T'] = 3, ['U'] = 3, ['V'] = 3, ['W'] = 3,
+    ['X'] = 3, ['Y'] = 3, ['Z'] = 3,
+};
+
 int labels_name_valid(const char *name, size_t len)
 {
-    if (len == 0) return 0;
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
-        if (!ok) return 0;
-    }
-    return 1;
+    const unsigned char *p = (const unsigned char *)name;
+    if (len == 0 || !(labels_name_chars[p[0]] & 2)) return 0;
+    unsigned ok = 1;
+    for (size_t i = 1; i < len; i++) ok &= labels_name_chars[p[i]];
+    return (int)ok;
 }
 
 static int labels_is_metric_name(const char *n, size_t len)
@@ -83,12 +92,26 @@ static size_t labels_utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-/* Offset of the first invalid byte, or len if s is valid UTF-8. */
+/* Offset of the first invalid byte, or len if s is valid UTF-8. Label values
+ * are nearly always ASCII, so eight bytes at a time are checked for a high bit
+ * first and the sequence decoder runs only where one is set. */
 size_t labels_utf8_valid(const char *s, size_t len)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
     while (i < len) {
+        if (len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if ((w & 0x8080808080808080ULL) == 0) {
+                i += 8;
+                continue;
+            }
+        }
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
         size_t k = labels_utf8_seq(p + i, len - i);
         if (!k) return i;
         i += k;
@@ -186,7 +209,19 @@ static int labels_fail(cairn_err *err, int code, const cairn_label *in, size_t n
     return err_set(err, code, "%s in label set %s", what, set);
 }
 
-/* Check one label; on error write "what" into msg and return the code. */
+/* Nonzero if one label passes every check of labels_check_one (no formatting). */
+static inline int labels_ok(const cairn_label *l, const labels_limits *lim)
+{
+    if (lim && lim->max_name_bytes && l->name_len > lim->max_name_bytes) return 0;
+    if (lim && lim->max_value_bytes && l->value_len > lim->max_value_bytes) return 0;
+    if (!labels_name_valid(l->name, l->name_len)) return 0;
+    if (l->name_len >= 2 && l->name[0] == '_' && l->name[1] == '_' && !labels_is_metric_name(l->name, l->name_len))
+        return 0;
+    return labels_utf8_valid(l->value, l->value_len) == l->value_len;
+}
+
+/* Check one label; on error write "what" into msg and return the code. The
+ * escaped name is built only here, i.e. only once a check has failed. */
 static int labels_check_one(const cairn_label *l, const labels_limits *lim, char *msg, size_t cap)
 {
     char name[72];
@@ -217,20 +252,81 @@ static int labels_check_one(const cairn_label *l, const labels_limits *lim, char
     return CAIRN_OK;
 }
 
-int labels_canon(const cairn_label *in, size_t n, const labels_limits *lim, buf *out, cairn_err *err)
+/* Bytes of a uvarint. */
+static inline size_t labels_uvarint_len(uint64_t v)
+{
+    size_t n = 1;
+    while (v >= 0x80) v >>= 7, n++;
+    return n;
+}
+
+/* Encode `kept` labels, taken from ord[] or, when ord is NULL, from the
+ * non-empty labels of in[] in their order, with one reserve. */
+static int labels_encode(const cairn_label *in, size_t n, const cairn_label *const *ord, size_t kept, size_t bytes,
+                         buf *out, cairn_err *err)
+{
+    if (buf_reserve(out, bytes))
+        return err_set(err, CAIRN_ENOMEM, "out of memory encoding a label set of %zu labels", kept);
+    uint8_t *d = out->p + out->len;
+    d += uvarint_put(d, kept);
+    for (size_t i = 0, j = 0; j < kept; i++) {
+        const cairn_label *l = ord ? ord[i] : &in[i];
+        if (!ord && !l->value_len) continue;
+        CAIRN_ASSERT(i < (ord ? kept : n));
+        d += uvarint_put(d, l->name_len);
+        memcpy(d, l->name, l->name_len), d += l->name_len;
+        d += uvarint_put(d, l->value_len);
+        memcpy(d, l->value, l->value_len), d += l->value_len;
+        j++;
+    }
+    out->len = (size_t)(d - out->p);
+    CAIRN_ASSERT(out->len <= out->cap);
+    return CAIRN_OK;
+}
+
+/*
+ * The common case costs one pass: every label passes labels_ok(), and the set
+ * arrives already in canonical order (Prometheus sends labels sorted, and
+ * ingest_series() sorts them), so it is encoded as it stands, with no index
+ * array, no sort and no duplicate scan (strictly increasing names cannot
+ * repeat). Anything else takes the general path below, which also builds
+ * every message; the messages do not depend on the path taken.
+ */
+static int labels_canon_impl(const cairn_label *in, size_t n, const labels_limits *lim, int checked, buf *out,
+                             cairn_err *err)
 {
     char what[200];
-    size_t kept = 0;
+    size_t kept = 0, bytes = 0;
+    int sorted = 1;
+    const cairn_label *prev = NULL;
     for (size_t i = 0; i < n; i++) {
-        int rc = labels_check_one(&in[i], lim, what, sizeof what);
-        if (rc) return labels_fail(err, rc, in, n, what);
-        if (in[i].value_len) kept++;
+        const cairn_label *l = &in[i];
+        int ok;
+        if (checked) {
+            /* names and values were validated by the caller; only the limits remain */
+            ok = !(lim && ((lim->max_name_bytes && l->name_len > lim->max_name_bytes) ||
+                           (lim->max_value_bytes && l->value_len > lim->max_value_bytes)));
+            CAIRN_ASSERT(!ok || labels_ok(l, lim));
+        } else {
+            ok = labels_ok(l, lim);
+        }
+        if (!ok) {
+            int rc = labels_check_one(l, lim, what, sizeof what);
+            if (rc) return labels_fail(err, rc, in, n, what);
+        }
+        if (!l->value_len) continue;
+        kept++;
+        bytes += labels_uvarint_len(l->name_len) + l->name_len + labels_uvarint_len(l->value_len) + l->value_len;
+        if (prev && sorted && labels_cmp_names(prev, l) >= 0) sorted = 0;
+        prev = l;
     }
     if (kept == 0) return labels_fail(err, CAIRN_EINVAL, in, n, "empty label set (no label with a value)");
     if (lim && lim->max_labels && kept > lim->max_labels) {
         snprintf(what, sizeof what, "%zu labels, more than the limit of %u", kept, lim->max_labels);
         return labels_fail(err, CAIRN_ELIMIT, in, n, what);
     }
+    bytes += labels_uvarint_len(kept);
+    if (sorted) return labels_encode(in, n, NULL, kept, bytes, out, err);
 
     const cairn_label *stack[LABELS_STACK];
     const cairn_label **ord = stack;
@@ -240,7 +336,16 @@ int labels_canon(const cairn_label *in, size_t n, const labels_limits *lim, buf 
     }
     for (size_t i = 0, j = 0; i < n; i++)
         if (in[i].value_len) ord[j++] = &in[i];
-    qsort(ord, kept, sizeof *ord, labels_cmp_ptr);
+    if (kept <= 16) { /* nearly sorted, small: insertion sort beats qsort's calls */
+        for (size_t i = 1; i < kept; i++) {
+            const cairn_label *t = ord[i];
+            size_t j = i;
+            while (j > 0 && labels_cmp_names(ord[j - 1], t) > 0) ord[j] = ord[j - 1], j--;
+            ord[j] = t;
+        }
+    } else {
+        qsort(ord, kept, sizeof *ord, labels_cmp_ptr);
+    }
 
     int rc = CAIRN_OK;
     for (size_t i = 1; i < kept; i++) {
@@ -257,20 +362,20 @@ int labels_canon(const cairn_label *in, size_t n, const labels_limits *lim, buf 
             goto out;
         }
     }
-
-    size_t start = out->len;
-    rc = buf_put_uvarint(out, kept);
-    for (size_t i = 0; i < kept && !rc; i++) {
-        rc = buf_put_str(out, ord[i]->name, ord[i]->name_len);
-        if (!rc) rc = buf_put_str(out, ord[i]->value, ord[i]->value_len);
-    }
-    if (rc) {
-        out->len = start;
-        rc = err_set(err, CAIRN_ENOMEM, "out of memory encoding a label set of %zu labels", kept);
-    }
+    rc = labels_encode(in, n, ord, kept, bytes, out, err);
 out:
     if (ord != stack) mem_free(ord, kept * sizeof *ord);
     return rc;
+}
+
+int labels_canon(const cairn_label *in, size_t n, const labels_limits *lim, buf *out, cairn_err *err)
+{
+    return labels_canon_impl(in, n, lim, 0, out, err);
+}
+
+int labels_canon_checked(const cairn_label *in, size_t n, const labels_limits *lim, buf *out, cairn_err *err)
+{
+    return labels_canon_impl(in, n, lim, 1, out, err);
 }
 
 uint64_t labels_hash(const uint8_t *canon, size_t len) { return XXH3_64bits(canon, len); }

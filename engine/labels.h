@@ -30,6 +30,14 @@ typedef struct labels_limits {
  * valid UTF-8.
  */
 int labels_canon(const cairn_label *in, size_t n, const labels_limits *lim, buf *out, cairn_err *err);
+/*
+ * labels_canon for a caller that has already checked every name (syntax, not
+ * reserved) and every value (UTF-8), as ingest_series() does: those byte
+ * scans are skipped (asserted in debug builds); limits, empty values, order
+ * and duplicates are handled exactly as by labels_canon, with the same
+ * messages.
+ */
+int labels_canon_checked(const cairn_label *in, size_t n, const labels_limits *lim, buf *out, cairn_err *err);
 
 /* XXH3-64 of canonical bytes. */
 uint64_t labels_hash(const uint8_t *canon, size_t len);

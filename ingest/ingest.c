@@ -7,7 +7,10 @@
  * a label set, but not where it came from. A sender that gets a 400 needs to
  * know which request element was wrong ("stream 3", "line 17:5",
  * "series {__name__="up", ...}"), so the decoders check the protocol rules
- * first with their own context, and the batch's check is the backstop. The
+ * first with their own context. Having checked names and values, they add the
+ * set with batch_series_checked(), which skips the batch's repeat of those
+ * byte scans; the batch still checks its limits, order and duplicates, and
+ * debug builds assert the rest. The
  * rules are the ones in api-contract D.1 and C.2.3: empty values mean absent,
  * reserved "__" names other than __name__ are stripped, names are legacy
  * syntax, values are UTF-8, names are unique, and sizes are bounded.
@@ -30,7 +33,9 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "batch.h"
 #include "err.h"
+#include "labels.h"
 #include "mem.h"
 
 /* ==== options ================================================================ */
@@ -249,42 +254,11 @@ int ingest_unsnappy(const uint8_t *src, size_t len, size_t max_out, buf *out, ca
 
 /* ==== strings ====================================================================== */
 
-int ingest_utf8_valid(const char *str, size_t n)
-{
-    const uint8_t *s = (const uint8_t *)str, *e = s + n;
-    while (s < e) {
-        uint8_t c = *s;
-        if (c < 0x80) {
-            s++;
-            continue;
-        }
-        size_t k;
-        uint32_t cp, min;
-        if ((c & 0xe0) == 0xc0) k = 1, cp = c & 0x1f, min = 0x80;
-        else if ((c & 0xf0) == 0xe0) k = 2, cp = c & 0x0f, min = 0x800;
-        else if ((c & 0xf8) == 0xf0) k = 3, cp = c & 0x07, min = 0x10000;
-        else return 0;
-        if ((size_t)(e - s) <= k) return 0;
-        for (size_t i = 1; i <= k; i++) {
-            if ((s[i] & 0xc0) != 0x80) return 0;
-            cp = cp << 6 | (s[i] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
-        s += k + 1;
-    }
-    return 1;
-}
+/* Both checks are engine/labels.c's (the same rules: Go's utf8.Valid and the
+ * legacy name syntax), which have table and eight-bytes-at-a-time fast paths. */
+int ingest_utf8_valid(const char *str, size_t n) { return labels_utf8_valid(str, n) == n; }
 
-int ingest_label_name_valid(const char *s, size_t n)
-{
-    if (n == 0) return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
-        if (!ok) return 0;
-    }
-    return 1;
-}
+int ingest_label_name_valid(const char *s, size_t n) { return labels_name_valid(s, n); }
 
 /* Append `s` to dst Go-%q style (ASCII printable as is, \" \\ \n, other bytes \xNN). */
 /* Returns 0 if the value had to be cut. */
@@ -478,7 +452,8 @@ int ingest_series(cairn_batch *b, int kind, cairn_label *l, size_t *np, const in
     }
     *np = n;
     cairn_err e2;
-    int ref = cairn_batch_series(b, kind, l, n, &e2);
+    /* names and values were checked above: the batch skips its own scans */
+    int ref = batch_series_checked(b, kind, l, n, &e2);
     if (ref < 0) return err_set(err, ref, "%s%s", ctx_str(cs, sizeof cs, ctx, ctx_idx), e2.msg);
     return ref;
 }

@@ -137,6 +137,14 @@ int rw_decode(const uint8_t *body, size_t len, const ingest_opts *o, cairn_batch
 /* The same for an already decompressed protobuf message. */
 int rw_decode_pb(const uint8_t *pb, size_t len, const ingest_opts *o, cairn_batch *b, ingest_meta_list *meta,
                  cairn_err *err);
+/*
+ * The protobuf-c decoder of the same message (ingest/remote_write_ref.c): the
+ * reference rw_decode_pb is tested against. Same contract and mapping; wire
+ * errors give CAIRN_ECORRUPT with a shorter message. Not for serving: it
+ * allocates a message tree per request.
+ */
+int rw_decode_pb_ref(const uint8_t *pb, size_t len, const ingest_opts *o, cairn_batch *b, ingest_meta_list *meta,
+                     cairn_err *err);
 
 /* Text formats for ptext_decode(). */
 enum { PTEXT_PROM = 0, PTEXT_OPENMETRICS = 1 };

@@ -131,19 +131,53 @@ static int ev_matchers(eval_q *q, const ast_node *sel, cairn_matcher **out, size
     return CAIRN_OK;
 }
 
-static int ev_raw_cmp(const void *a, const void *b)
+/* A reusable sample buffer (mem_, grown by doubling, freed by the caller). */
+typedef struct ev_buf {
+    int64_t *t;
+    double *v;
+    size_t cap;
+} ev_buf;
+
+static int ev_buf_reserve(ev_buf *b, size_t need)
 {
-    return val_lset_cmp(((const eval_raw *)a)->ls, ((const eval_raw *)b)->ls);
+    if (need <= b->cap) return CAIRN_OK;
+    size_t nc = b->cap ? b->cap : 256;
+    while (nc < need) nc *= 2;
+    int64_t *t = mem_alloc(nc * sizeof *t);
+    double *v = mem_alloc(nc * sizeof *v);
+    if (!t || !v) {
+        if (t) mem_free(t, nc * sizeof *t);
+        if (v) mem_free(v, nc * sizeof *v);
+        return CAIRN_ENOMEM;
+    }
+    if (b->cap) {
+        memcpy(t, b->t, b->cap * sizeof *t);
+        memcpy(v, b->v, b->cap * sizeof *v);
+        mem_free(b->t, b->cap * sizeof *b->t);
+        mem_free(b->v, b->cap * sizeof *b->v);
+    }
+    b->t = t, b->v = v, b->cap = nc;
+    return CAIRN_OK;
 }
 
-/* Load every series matching `sel` with its samples in [mint, maxt] (stale
- * markers dropped when drop_stale). Series without samples are left out.
- * The result is sorted by labels, like Prometheus' querier returns it. */
-static int ev_load(eval_q *q, const ast_node *sel, int64_t mint, int64_t maxt, int drop_stale, eval_raw **out,
-                   size_t *n_out)
+static void ev_buf_free(ev_buf *b)
 {
-    *out = NULL;
-    *n_out = 0;
+    if (b->cap) {
+        mem_free(b->t, b->cap * sizeof *b->t);
+        mem_free(b->v, b->cap * sizeof *b->v);
+    }
+    memset(b, 0, sizeof *b);
+}
+
+/* Stream every series matching `sel` with samples in [mint, maxt] (stale
+ * markers dropped when drop_stale) through fn, one at a time: the samples sit
+ * in a reusable buffer valid only during the call, the labels are copied to
+ * the arena. Series without samples are skipped. Order: the engine's (series
+ * id); callers that keep rows sort them by labels afterwards, as Prometheus'
+ * querier returns series sorted. Peak memory is one series, not the query. */
+static int ev_each(eval_q *q, const ast_node *sel, int64_t mint, int64_t maxt, int drop_stale, eval_series_fn fn,
+                   void *ctx)
+{
     if (maxt < mint) return CAIRN_OK;
     cairn_matcher *m = NULL;
     size_t nm = 0;
@@ -152,65 +186,47 @@ static int ev_load(eval_q *q, const ast_node *sel, int64_t mint, int64_t maxt, i
     cairn_series_set *set = NULL;
     rc = cairn_select(q->db, CAIRN_KIND_METRIC, m, nm, mint, maxt, &set, q->err);
     if (rc) return rc;
-    size_t count = cairn_series_set_count(set);
-    q->n_series += count;
+    q->n_series += cairn_series_set_count(set);
     if (q->o.max_series && q->n_series > q->o.max_series) {
         cairn_series_set_close(set);
         return err_set(q->err, CAIRN_ELIMIT, "query selects too many series: more than the limit of %llu",
                        (unsigned long long)q->o.max_series);
     }
-    eval_raw *raws = arena_calloc(q->ar, count ? count : 1, sizeof *raws);
-    if (!raws) {
-        cairn_series_set_close(set);
-        return ev_nomem(q);
-    }
-    size_t cap = 256, nr = 0;
-    int64_t *tb = mem_alloc(cap * sizeof *tb);
-    double *vb = mem_alloc(cap * sizeof *vb);
-    if (!tb || !vb) {
-        rc = ev_nomem(q);
-        goto out;
-    }
+    ev_buf b = {0};
     uint64_t id;
     const cairn_label *ls;
     size_t nls;
-    while (nr < count && cairn_series_set_next(set, &id, &ls, &nls) == 1) {
-        if ((rc = eval_tick(q))) goto out;
+    while (cairn_series_set_next(set, &id, &ls, &nls) == 1) {
+        if ((rc = eval_tick(q))) break;
         cairn_samples *it = NULL;
         rc = cairn_samples_open(q->db, id, mint, maxt, &it, q->err);
-        if (rc == CAIRN_NOTFOUND) continue;
-        if (rc) goto out;
+        if (rc == CAIRN_NOTFOUND) {
+            rc = CAIRN_OK;
+            continue;
+        }
+        if (rc) break;
         size_t k = 0;
         int64_t t;
         double v;
         int r;
         while ((r = cairn_samples_next(it, &t, &v)) == 1) {
             if (drop_stale && val_is_stale(v)) continue;
-            if (k == cap) {
-                size_t nc = cap * 2;
-                int64_t *t2 = mem_realloc(tb, cap * sizeof *tb, nc * sizeof *tb);
-                if (t2) tb = t2;
-                double *v2 = t2 ? mem_realloc(vb, cap * sizeof *vb, nc * sizeof *vb) : NULL;
-                if (!t2 || !v2) {
-                    if (t2) { /* keep sizes consistent for the free below */
-                        int64_t *t3 = mem_realloc(tb, nc * sizeof *tb, cap * sizeof *tb);
-                        if (t3) tb = t3;
-                    }
-                    cairn_samples_close(it);
-                    rc = ev_nomem(q);
-                    goto out;
-                }
-                vb = v2;
-                cap = nc;
+            if (k == b.cap && ev_buf_reserve(&b, k + 1)) {
+                r = CAIRN_ENOMEM;
+                break;
             }
-            tb[k] = t;
-            vb[k] = v;
+            b.t[k] = t;
+            b.v[k] = v;
             k++;
         }
         cairn_samples_close(it);
+        if (r == CAIRN_ENOMEM) {
+            rc = ev_nomem(q);
+            break;
+        }
         if (r < 0) {
             rc = err_set(q->err, r, "reading samples of series %llu failed", (unsigned long long)id);
-            goto out;
+            break;
         }
         q->n_samples += k;
         if (q->o.max_samples && q->n_samples > q->o.max_samples) {
@@ -218,33 +234,89 @@ static int ev_load(eval_q *q, const ast_node *sel, int64_t mint, int64_t maxt, i
                          "query processing would load too many samples into memory in query execution "
                          "(limit %llu)",
                          (unsigned long long)q->o.max_samples);
-            goto out;
+            break;
         }
         if (!k) continue;
-        eval_raw *s = &raws[nr];
-        if ((rc = val_lset_copy(q->ar, ls, nls, &s->ls))) {
+        eval_raw s = {{NULL, 0}, b.t, b.v, k, 0};
+        if (val_lset_copy(q->ar, ls, nls, &s.ls)) {
             rc = ev_nomem(q);
-            goto out;
+            break;
         }
-        s->t = arena_alloc(q->ar, k * sizeof *s->t);
-        s->v = arena_alloc(q->ar, k * sizeof *s->v);
-        if (!s->t || !s->v) {
-            rc = ev_nomem(q);
-            goto out;
-        }
-        memcpy(s->t, tb, k * sizeof *tb);
-        memcpy(s->v, vb, k * sizeof *vb);
-        s->n = k;
-        nr++;
+        if ((rc = fn(ctx, &s))) break;
     }
-    qsort(raws, nr, sizeof *raws, ev_raw_cmp);
-    *out = raws;
-    *n_out = nr;
-out:
-    if (tb) mem_free(tb, cap * sizeof *tb);
-    if (vb) mem_free(vb, cap * sizeof *vb);
+    ev_buf_free(&b);
     cairn_series_set_close(set);
     return rc;
+}
+
+typedef struct ev_vsel {
+    eval_q *q;
+    const ast_node *sel;
+    const eval_grid *g;
+    val *out;
+    size_t cap;
+    int64_t **ts; /* optional, parallel to out->s */
+    size_t ts_cap;
+    int want_ts;
+} ev_vsel;
+
+static int ev_vsel_series(void *ctx, const eval_raw *s)
+{
+    ev_vsel *c = ctx;
+    eval_q *q = c->q;
+    const eval_grid *g = c->g;
+    int64_t off = c->sel->u.sel.offset_ms, lb = q->o.lookback_ms;
+    double *v = val_absent_array(q->ar, g->n);
+    int64_t *tv = c->want_ts ? arena_alloc(q->ar, g->n * sizeof *tv) : NULL;
+    if (!v || (c->want_ts && !tv)) return ev_nomem(q);
+    size_t j = 0, present = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        int64_t r = ev_at_time(q, c->sel->u.sel.at, c->sel->u.sel.at_ms, eval_grid_t(g, i)) - off;
+        while (j < s->n && s->t[j] <= r) j++;
+        if (j == 0) continue;
+        size_t p = j - 1;
+        if (s->t[p] > r - lb && !val_is_stale(s->v[p])) {
+            v[i] = s->v[p];
+            if (tv) tv[i] = s->t[p];
+            present++;
+        }
+    }
+    if (!present) return CAIRN_OK;
+    if (c->want_ts && c->out->n == c->ts_cap) {
+        size_t nc = c->ts_cap ? c->ts_cap * 2 : 8;
+        int64_t **n2 = arena_alloc(q->ar, nc * sizeof *n2);
+        if (!n2) return ev_nomem(q);
+        if (c->out->n) memcpy(n2, c->ts, c->out->n * sizeof *n2);
+        c->ts = n2;
+        c->ts_cap = nc;
+    }
+    if (c->want_ts) c->ts[c->out->n] = tv;
+    return eval_push_row(q, c->out, &c->cap, s->ls, v, 0);
+}
+
+/* Sort rows (and a parallel array) by labels. */
+typedef struct ev_rowref {
+    val_series row;
+    int64_t *ts;
+} ev_rowref;
+
+static int ev_rowref_cmp(const void *a, const void *b)
+{
+    return val_lset_cmp(((const ev_rowref *)a)->row.ls, ((const ev_rowref *)b)->row.ls);
+}
+
+static int ev_sort_rows_ts(eval_q *q, val *v, int64_t **ts)
+{
+    if (v->n < 2) return CAIRN_OK;
+    ev_rowref *r = arena_alloc(q->ar, v->n * sizeof *r);
+    if (!r) return ev_nomem(q);
+    for (size_t i = 0; i < v->n; i++) r[i] = (ev_rowref){v->s[i], ts ? ts[i] : NULL};
+    qsort(r, v->n, sizeof *r, ev_rowref_cmp);
+    for (size_t i = 0; i < v->n; i++) {
+        v->s[i] = r[i].row;
+        if (ts) ts[i] = r[i].ts;
+    }
+    return CAIRN_OK;
 }
 
 int eval_vector_sel(eval_q *q, const ast_node *sel, const eval_grid *g, val *out, int64_t ***ts_out)
@@ -257,57 +329,45 @@ int eval_vector_sel(eval_q *q, const ast_node *sel, const eval_grid *g, val *out
     int64_t off = sel->u.sel.offset_ms, lb = q->o.lookback_ms;
     int64_t r0 = ev_at_time(q, sel->u.sel.at, sel->u.sel.at_ms, g->start) - off;
     int64_t r1 = ev_at_time(q, sel->u.sel.at, sel->u.sel.at_ms, eval_grid_t(g, g->n - 1)) - off;
-    eval_raw *raw;
-    size_t nr;
-    int rc = ev_load(q, sel, r0 - lb + 1, r1, 0, &raw, &nr);
+    ev_vsel c = {q, sel, g, out, 0, NULL, 0, ts_out != NULL};
+    int rc = ev_each(q, sel, r0 - lb + 1, r1, 0, ev_vsel_series, &c);
     if (rc) return rc;
-    out->s = arena_alloc(q->ar, (nr ? nr : 1) * sizeof *out->s);
-    int64_t **ts = ts_out ? arena_alloc(q->ar, (nr ? nr : 1) * sizeof *ts) : NULL;
-    if (!out->s || (ts_out && !ts)) return ev_nomem(q);
-    for (size_t k = 0; k < nr; k++) {
-        const eval_raw *s = &raw[k];
-        double *v = val_absent_array(q->ar, g->n);
-        int64_t *tv = ts ? arena_alloc(q->ar, g->n * sizeof *tv) : NULL;
-        if (!v || (ts && !tv)) return ev_nomem(q);
-        size_t j = 0;
-        for (size_t i = 0; i < g->n; i++) {
-            int64_t r = ev_at_time(q, sel->u.sel.at, sel->u.sel.at_ms, eval_grid_t(g, i)) - off;
-            while (j < s->n && s->t[j] <= r) j++;
-            if (j == 0) continue;
-            size_t p = j - 1;
-            if (s->t[p] > r - lb && !val_is_stale(s->v[p])) {
-                v[i] = s->v[p];
-                if (tv) tv[i] = s->t[p];
-            }
-        }
-        out->s[out->n] = (val_series){s->ls, v, 0};
-        if (ts) ts[out->n] = tv;
-        out->n++;
-    }
-    if (ts_out) *ts_out = ts;
+    if ((rc = ev_sort_rows_ts(q, out, c.ts))) return rc;
+    if (ts_out) *ts_out = c.ts;
     return CAIRN_OK;
 }
 
-int eval_range_arg(eval_q *q, const ast_node *arg, const eval_grid *g, win_input *in)
+int eval_range_prepare(eval_q *q, const ast_node *arg, const eval_grid *g, win_input *in)
 {
     memset(in, 0, sizeof *in);
     arg = ev_unparen(arg);
+    in->arg = arg;
+    in->g = g;
     in->ends = arena_alloc(q->ar, (g->n ? g->n : 1) * sizeof *in->ends);
     if (!in->ends) return ev_nomem(q);
-    if (!g->n) return CAIRN_OK;
     if (arg->kind == AST_MATRIX_SEL) {
         const ast_node *sel = arg->u.range.sel;
         in->sel = sel;
         in->range_ms = arg->u.range.range_ms;
         for (size_t i = 0; i < g->n; i++)
             in->ends[i] = ev_at_time(q, sel->u.sel.at, sel->u.sel.at_ms, eval_grid_t(g, i)) - sel->u.sel.offset_ms;
-        return ev_load(q, sel, in->ends[0] - in->range_ms + 1, in->ends[g->n - 1], 1, &in->s, &in->n);
+        return CAIRN_OK;
     }
     if (arg->kind != AST_SUBQUERY)
         return err_set(q->err, CAIRN_EINTERNAL, "expected a range vector argument, got %s", ast_kind_name(arg->kind));
     in->range_ms = arg->u.sub.range_ms;
     for (size_t i = 0; i < g->n; i++)
         in->ends[i] = ev_at_time(q, arg->u.sub.at, arg->u.sub.at_ms, eval_grid_t(g, i)) - arg->u.sub.offset_ms;
+    return CAIRN_OK;
+}
+
+int eval_range_each(eval_q *q, const win_input *in, eval_series_fn fn, void *ctx)
+{
+    const eval_grid *g = in->g;
+    if (!g->n) return CAIRN_OK;
+    const ast_node *arg = in->arg;
+    if (arg->kind == AST_MATRIX_SEL)
+        return ev_each(q, in->sel, in->ends[0] - in->range_ms + 1, in->ends[g->n - 1], 1, fn, ctx);
     int64_t step = arg->u.sub.step_ms ? arg->u.sub.step_ms : q->o.subquery_step_ms;
     if (step <= 0) step = 60000;
     /* First step-aligned time after (first end - range); Go's integer division truncates toward zero, like C's. */
@@ -319,46 +379,68 @@ int eval_range_arg(eval_q *q, const ast_node *arg, const eval_grid *g, win_input
     ig.end = in->ends[g->n - 1];
     ig.n = ig.end >= ig.start ? (size_t)((ig.end - ig.start) / step) + 1 : 0;
     if (!ig.n) return CAIRN_OK;
-    if (ig.n > 50000000 / (g->n < 1 ? 1 : 1))
-        return err_set(q->err, CAIRN_ELIMIT, "subquery has too many steps (%zu)", ig.n);
+    if (ig.n > 100000000) return err_set(q->err, CAIRN_ELIMIT, "subquery has too many steps (%zu)", ig.n);
     val inner;
     int rc = eval_node(q, arg->u.sub.expr, &ig, &inner);
     if (rc) return rc;
-    if (inner.type == VAL_SCALAR) {
-        /* Prometheus rejects this at parse time; be lenient and treat it as one series. */
-        in->s = arena_calloc(q->ar, 1, sizeof *in->s);
-        if (!in->s) return ev_nomem(q);
-        in->s->t = arena_alloc(q->ar, ig.n * sizeof *in->s->t);
-        in->s->v = inner.scalar;
-        if (!in->s->t) return ev_nomem(q);
-        for (size_t i = 0; i < ig.n; i++) in->s->t[i] = eval_grid_t(&ig, i);
-        in->s->n = ig.n;
-        in->n = 1;
-        return CAIRN_OK;
-    }
     if (inner.type != VAL_VECTOR) return err_set(q->err, CAIRN_EINVAL, "subquery is only allowed on instant vectors");
-    in->s = arena_calloc(q->ar, inner.n ? inner.n : 1, sizeof *in->s);
-    if (!in->s) return ev_nomem(q);
-    for (size_t r = 0; r < inner.n; r++) {
+    ev_buf b = {0};
+    if (ev_buf_reserve(&b, ig.n)) return ev_nomem(q);
+    for (size_t r = 0; r < inner.n && !rc; r++) {
         const val_series *row = &inner.s[r];
         size_t k = 0;
-        for (size_t i = 0; i < ig.n; i++) k += !val_absent(row->v[i]);
-        if (!k) continue;
-        eval_raw *s = &in->s[in->n];
-        s->ls = row->ls;
-        s->drop_name = row->drop_name;
-        s->t = arena_alloc(q->ar, k * sizeof *s->t);
-        s->v = arena_alloc(q->ar, k * sizeof *s->v);
-        if (!s->t || !s->v) return ev_nomem(q);
         for (size_t i = 0; i < ig.n; i++) {
             if (val_absent(row->v[i])) continue;
-            s->t[s->n] = eval_grid_t(&ig, i);
-            s->v[s->n] = row->v[i];
-            s->n++;
+            b.t[k] = eval_grid_t(&ig, i);
+            b.v[k] = row->v[i];
+            k++;
         }
-        in->n++;
+        if (!k) continue;
+        eval_raw s = {row->ls, b.t, b.v, k, row->drop_name};
+        rc = fn(ctx, &s);
     }
+    ev_buf_free(&b);
+    return rc;
+}
+
+typedef struct ev_mres {
+    eval_q *q;
+    val *out;
+    size_t cap;
+    int64_t lo, hi;
+} ev_mres;
+
+static int ev_mres_series(void *ctx, const eval_raw *s)
+{
+    ev_mres *c = ctx;
+    size_t a = 0, b = s->n;
+    while (a < s->n && s->t[a] <= c->lo) a++;
+    while (b > a && s->t[b - 1] > c->hi) b--;
+    if (a == b) return CAIRN_OK;
+    if (c->out->n == c->cap) {
+        size_t nc = c->cap ? c->cap * 2 : 8;
+        val_range *r = arena_alloc(c->q->ar, nc * sizeof *r);
+        if (!r) return ev_nomem(c->q);
+        if (c->out->n) memcpy(r, c->out->r, c->out->n * sizeof *r);
+        c->out->r = r;
+        c->cap = nc;
+    }
+    val_range *r = &c->out->r[c->out->n];
+    r->t = arena_alloc(c->q->ar, (b - a) * sizeof *r->t);
+    r->v = arena_alloc(c->q->ar, (b - a) * sizeof *r->v);
+    if (!r->t || !r->v) return ev_nomem(c->q);
+    memcpy(r->t, s->t + a, (b - a) * sizeof *r->t);
+    memcpy(r->v, s->v + a, (b - a) * sizeof *r->v);
+    r->n = b - a;
+    r->ls = s->ls;
+    r->drop_name = s->drop_name;
+    c->out->n++;
     return CAIRN_OK;
+}
+
+static int ev_range_cmp(const void *a, const void *b)
+{
+    return val_lset_cmp(((const val_range *)a)->ls, ((const val_range *)b)->ls);
 }
 
 /* A range vector as a query result (instant query of `x[5m]` or a subquery). */
@@ -371,20 +453,11 @@ static int ev_matrix_result(eval_q *q, const ast_node *n, const eval_grid *g, va
         return err_set(q->err, CAIRN_EINVAL,
                        "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector");
     win_input in;
-    int rc = eval_range_arg(q, n, g, &in);
+    int rc = eval_range_prepare(q, n, g, &in);
     if (rc) return rc;
-    out->r = arena_calloc(q->ar, in.n ? in.n : 1, sizeof *out->r);
-    if (!out->r) return ev_nomem(q);
-    int64_t hi = in.ends[0], lo = hi - in.range_ms;
-    for (size_t k = 0; k < in.n; k++) {
-        const eval_raw *s = &in.s[k];
-        size_t a = 0, b = s->n;
-        while (a < s->n && s->t[a] <= lo) a++;
-        while (b > a && s->t[b - 1] > hi) b--;
-        if (a == b) continue;
-        out->r[out->n] = (val_range){s->ls, s->t + a, s->v + a, b - a, s->drop_name};
-        out->n++;
-    }
+    ev_mres c = {q, out, 0, in.ends[0] - in.range_ms, in.ends[0]};
+    if ((rc = eval_range_each(q, &in, ev_mres_series, &c))) return rc;
+    if (out->n > 1) qsort(out->r, out->n, sizeof *out->r, ev_range_cmp);
     return CAIRN_OK;
 }
 

@@ -44,21 +44,29 @@ typedef struct eval_raw {
     uint8_t drop_name;
 } eval_raw;
 
-/* The range-vector argument of a function: series of raw samples without
- * stale markers, and for every step of the grid the end of its window
- * (the window is (ends[i] - range_ms, ends[i]]). `ends` is nondecreasing. */
+/* Called once per series of a range argument, in storage order: `s` holds
+ * the samples without stale markers and is valid only during the call (its
+ * labels live in the arena). Return non-zero to stop with that code. */
+typedef int (*eval_series_fn)(void *ctx, const eval_raw *s);
+
+/* The range-vector argument of a function (a matrix selector or a subquery):
+ * for every step of grid `g` the end of its window, the window being
+ * (ends[i] - range_ms, ends[i]]; `ends` is nondecreasing. */
 typedef struct win_input {
-    eval_raw *s;
-    size_t n;
+    const ast_node *arg;  /* AST_MATRIX_SEL or AST_SUBQUERY */
+    const ast_node *sel;  /* the AST_VECTOR_SEL of a matrix selector, else NULL */
+    const eval_grid *g;
     int64_t range_ms;
     int64_t *ends;
-    const ast_node *sel; /* the AST_VECTOR_SEL under a matrix selector, or NULL for a subquery */
 } win_input;
 
 /* eval.c */
 int eval_node(eval_q *q, const ast_node *n, const eval_grid *g, val *out);
-/* Evaluate the matrix-selector or subquery argument `arg` for grid `g`. */
-int eval_range_arg(eval_q *q, const ast_node *arg, const eval_grid *g, win_input *in);
+/* Compute the windows of range argument `arg` for grid `g` (loads nothing). */
+int eval_range_prepare(eval_q *q, const ast_node *arg, const eval_grid *g, win_input *in);
+/* Load the series of the argument once each (a subquery is evaluated once on
+ * its own aligned grid) and pass them to fn one by one. */
+int eval_range_each(eval_q *q, const win_input *in, eval_series_fn fn, void *ctx);
 /* Evaluate an instant vector selector; ts (optional) receives, per row, the
  * timestamps of the selected samples (timestamp()). */
 int eval_vector_sel(eval_q *q, const ast_node *sel, const eval_grid *g, val *out, int64_t ***ts);
@@ -75,16 +83,25 @@ int eval_absent_labels(eval_q *q, const ast_node *arg, val_lset *out);
 /* window.c: the range functions. `name` is the PromQL function name; sargs
  * holds the scalar arguments (per step) in call order, skipping the range
  * argument. Returns CAIRN_NOTFOUND if `name` is not a range function. */
-int win_call(eval_q *q, const char *name, const win_input *in, const eval_grid *g, double *const *sargs,
-             size_t n_sargs, val *out);
+int win_call(eval_q *q, const char *name, const win_input *in, double *const *sargs, size_t n_sargs, val *out);
 /* 1 if `name` is a function implemented in window.c. */
 int win_is_range_fn(const char *name);
 
 /* fn.c: evaluate a call node. */
 int fn_call(eval_q *q, const ast_node *call, const eval_grid *g, val *out);
 
+/* Kahan-Neumaier summation step, as Prometheus' kahansum.Inc (inline: it is
+ * the inner loop of sum/avg/stddev over windows and groups). */
+static inline void fn_kahan_inc(double inc, double *sum, double *c)
+{
+    double t = *sum + inc;
+    if (__builtin_isinf(t)) *c = 0;
+    else if (__builtin_fabs(*sum) >= __builtin_fabs(inc)) *c += (*sum - t) + inc;
+    else *c += (inc - t) + *sum;
+    *sum = t;
+}
+
 /* Shared numeric helpers (fn.c). */
-void fn_kahan_inc(double inc, double *sum, double *c);
 /* Prometheus' quantile over an array (sorted in place, NaN first). */
 double fn_quantile(double qv, double *vals, size_t n);
 #endif

@@ -48,15 +48,6 @@
 
 /* ---- numeric helpers ---------------------------------------------------------- */
 
-void fn_kahan_inc(double inc, double *sum, double *c)
-{
-    double t = *sum + inc;
-    if (isinf(t)) *c = 0;
-    else if (fabs(*sum) >= fabs(inc)) *c += (*sum - t) + inc;
-    else *c += (inc - t) + *sum;
-    *sum = t;
-}
-
 static int fn_dbl_nan_first(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;

@@ -30,6 +30,7 @@
 
 #include "arena.h"
 #include "ast.h"
+#include "buf.h"
 #include "cairn.h"
 
 typedef struct lpipe lpipe;
@@ -91,6 +92,18 @@ int lpipe_unwraps(const lpipe *p, ast_str *label);
 double lpipe_unwrap_value(const lpipe *p, int *has_v);
 /* The current entry's __error__ ("" when none) and whether it is preserved. */
 const char *lpipe_error(const lpipe *p, size_t *len, int *preserved);
+
+/* ---- regex with captures (label_replace) ------------------------------------------------ */
+
+typedef struct lpipe_re lpipe_re;
+/* Compile `pat` fully anchored (^(?:pat)$, `.` matching newlines).
+ * Returns owned (lpipe_re_free). CAIRN_OK, CAIRN_EINVAL, CAIRN_ENOMEM. */
+int lpipe_re_compile(const char *pat, size_t n, lpipe_re **out, cairn_err *err);
+void lpipe_re_free(lpipe_re *re);
+/* Match s; on a match append the expansion of `tmpl` ($1, ${1}, $name,
+ * ${name}, $$ as Go's regexp.Expand) to dst and return 1; 0 when it does
+ * not match; negative codes for ENOMEM/ELIMIT. */
+int lpipe_re_expand(const lpipe_re *re, const char *s, size_t n, const char *tmpl, size_t tn, buf *dst);
 
 /* ---- helpers shared with logeval.c and the tests ---------------------------------------- */
 

@@ -395,9 +395,9 @@ static int tp_list(tparser *tp, tnode **out, int *stop)
     tnode *head = NULL, **tail = &head;
     *stop = 0;
     for (;;) {
-        const char *txt;
-        size_t txt_n;
-        int found, rc = tp_next_action(tp, &txt, &txt_n, &found);
+        const char *txt = NULL;
+        size_t txt_n = 0;
+        int found = 0, rc = tp_next_action(tp, &txt, &txt_n, &found);
         if (rc) return rc;
         if (txt_n) {
             tnode *t = arena_calloc(tp->ar, 1, sizeof *t);

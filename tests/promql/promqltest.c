@@ -129,7 +129,7 @@ static void pt_lset_add(pt_lset *l, const char *name, size_t nl, const char *val
 
 static void pt_lset_sort(pt_lset *l)
 {
-    qsort(l->v, l->n, sizeof *l->v, pt_label_cmp);
+    if (l->n) qsort(l->v, l->n, sizeof *l->v, pt_label_cmp);
     /* Empty values mean "no such label". */
     size_t w = 0;
     for (size_t i = 0; i < l->n; i++) {
@@ -1061,10 +1061,16 @@ static int pt_check(const pt_case *c, cairn_query *q, pt_result *r)
             } else ok = 1;
         }
         if (!ok) {
-            char buf[512], m2[1024];
+            char buf[512], m2[sizeof r->msg];
             pt_fmt_labels(&c->series[j].ls, buf, sizeof buf);
-            snprintf(m2, sizeof m2, "%s: %s", buf, r->msg);
-            snprintf(r->msg, sizeof r->msg, "%s", m2);
+            size_t bl = strlen(buf), ml = strlen(r->msg);
+            if (bl > 400) bl = 400;
+            if (bl + 2 + ml >= sizeof m2) ml = sizeof m2 - bl - 3;
+            memcpy(m2, buf, bl);
+            memcpy(m2 + bl, ": ", 2);
+            memcpy(m2 + bl + 2, r->msg, ml);
+            m2[bl + 2 + ml] = 0;
+            memcpy(r->msg, m2, sizeof m2);
             free(used);
             return 0;
         }
