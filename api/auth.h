@@ -33,7 +33,7 @@ typedef struct auth_wrap auth_wrap;
 
 typedef struct auth {
     auth_cred *v;
-    size_t n;
+    size_t n, cap;
     unsigned protected_classes; /* classes that have at least one credential */
     auth_wrap *wraps;           /* one per wrapped route */
     size_t n_wraps;

@@ -61,6 +61,10 @@
 
 #define META_CHECKPOINT "checkpoint"
 #define RETENTION_EVERY_MS (10 * 60 * 1000LL)
+/* Sealed log blocks wait in memory for the next checkpoint; once this many raw
+ * log bytes arrived since the last one, checkpoint early so memory stays
+ * bounded (~1/8 of this, compressed) under heavy log ingest. */
+#define LOG_BYTES_CHECKPOINT (512ULL << 20)
 
 const char *cairn_version(void) { return CAIRN_VERSION_STRING; }
 
@@ -215,6 +219,7 @@ static int apply_entry(cairn_db *db, series *s, int64_t t_ns, const uint8_t *lin
     s->last_write_ms = engine_now_ms();
     db->st_entries++;
     db->st_log_bytes += len;
+    db->log_bytes_since_cp += len;
     return CAIRN_OK;
 }
 
@@ -521,6 +526,7 @@ int cairn_commit(cairn_db *db, const cairn_batch *b, cairn_err *err)
     uint8_t *scratch = mem_alloc(scratch_bytes);
     kv_txn *rtxn = NULL, *wtxn = NULL;
     uint64_t pos = 0, n_keep = 0, n_applied = 0;
+    int kick = 0;
     char name[200];
     if (!scratch) return err_set(err, CAIRN_ENOMEM, "out of memory committing a batch");
     series **refs = (series **)scratch;
@@ -721,11 +727,23 @@ int cairn_commit(cairn_db *db, const cairn_batch *b, cairn_err *err)
         rc = CAIRN_OK;
     }
     db->st_commits++;
+    if (db->log_bytes_since_cp >= LOG_BYTES_CHECKPOINT && !db->replaying) kick = 1;
 unlock:
     kv_abort(rtxn);
     pthread_mutex_unlock(&db->wmu);
     if (pos && rc >= 0) rc = wal_sync_to(db->wal, pos, err);
     mem_free(scratch, scratch_bytes);
+    if (kick && rc == CAIRN_OK) {
+        if (db->bg_running) {
+            pthread_mutex_lock(&db->bg_mu);
+            db->bg_kick = 1;
+            pthread_cond_signal(&db->bg_cv);
+            pthread_mutex_unlock(&db->bg_mu);
+        } else {
+            cairn_err e;
+            if (cairn_checkpoint(db, &e)) engine_log(db, CAIRN_LOG_ERROR, "checkpoint failed: %s", e.msg);
+        }
+    }
     return rc;
 }
 
@@ -797,7 +815,10 @@ static int checkpoint_locked(cairn_db *db, cairn_err *err)
     pthread_rwlock_unlock(&db->state);
     if (!rc) rc = kv_sync(db->kv, err);
     if (!rc) rc = wal_truncate_before(db->wal, pos, err);
-    if (!rc) db->st_checkpoints++;
+    if (!rc) {
+        db->st_checkpoints++;
+        db->log_bytes_since_cp = 0;
+    }
     return rc;
 }
 
@@ -853,14 +874,16 @@ static void *bg_main(void *arg)
         int64_t now = engine_now_ms();
         int64_t wake = next_ret;
         if (db->o.checkpoint_interval_ms && next_cp < wake) wake = next_cp;
-        if (wake > now) {
+        if (wake > now && !db->bg_kick) {
             struct timespec ts = {(time_t)(wake / 1000), (long)(wake % 1000) * 1000000};
             pthread_cond_timedwait(&db->bg_cv, &db->bg_mu, &ts);
             continue;
         }
+        int kicked = db->bg_kick;
+        db->bg_kick = 0;
         pthread_mutex_unlock(&db->bg_mu);
         cairn_err e;
-        if (db->o.checkpoint_interval_ms && now >= next_cp) {
+        if (kicked || (db->o.checkpoint_interval_ms && now >= next_cp)) {
             if (cairn_checkpoint(db, &e)) engine_log(db, CAIRN_LOG_ERROR, "checkpoint failed: %s", e.msg);
             next_cp = engine_now_ms() + db->o.checkpoint_interval_ms;
         }

@@ -107,6 +107,8 @@ struct cairn_db {
     pthread_mutex_t bg_mu;
     pthread_cond_t bg_cv;
     int bg_stop;
+    int bg_kick;               /* checkpoint now: too many log bytes wait in memory */
+    uint64_t log_bytes_since_cp; /* raw log bytes applied since the last checkpoint (under wmu) */
     /* stats */
     _Atomic uint64_t st_samples, st_entries, st_log_bytes, st_dup_samples, st_ooo_samples, st_conflict_samples,
         st_dup_entries, st_ooo_entries, st_commits, st_checkpoints, st_blocks;

@@ -441,11 +441,31 @@ typedef struct src {
     int64_t mint;
 } src;
 
+/* An open source: its chunk iterator plus a small decoded buffer, so the
+ * merge moves through memory and scans take whole runs with memcpy. */
+#define ACT_BUF 128
 typedef struct act {
     chunk_it it;
-    int64_t t;
+    uint32_t bi, bn; /* current sample is bt[bi]; bn decoded */
+    int64_t t;       /* == bt[bi] */
     double v;
+    int64_t bt[ACT_BUF];
+    double bv[ACT_BUF];
 } act;
+
+/* Load the next sample into a->t/v: 1, 0 at the end, <0 corrupt. */
+static int act_advance(act *a)
+{
+    if (++a->bi >= a->bn) {
+        int n = chunk_it_next_n(&a->it, a->bt, a->bv, ACT_BUF);
+        if (n <= 0) return n;
+        a->bn = (uint32_t)n;
+        a->bi = 0;
+    }
+    a->t = a->bt[a->bi];
+    a->v = a->bv[a->bi];
+    return 1;
+}
 
 struct cairn_samples {
     kv_txn *txn;
@@ -601,14 +621,14 @@ static int open_sources(cairn_samples *it)
         src *sr = &it->srcs[it->next_src++];
         act *a = &it->acts[it->n_act];
         RETURN_IF_ERR(chunk_it_init(&a->it, sr->p, sr->len));
+        a->bi = a->bn = 0;
         int rc;
-        while ((rc = chunk_it_next(&a->it, &a->t, &a->v)) == 1 && a->t < it->mint) {
+        while ((rc = act_advance(a)) == 1 && a->t < it->mint) {
         }
         if (rc < 0) return rc;
         if (rc == 1) it->n_act++;
     }
 }
-
 int cairn_samples_next(cairn_samples *it, int64_t *t_ms, double *v)
 {
     RETURN_IF_ERR(open_sources(it));
@@ -627,14 +647,58 @@ int cairn_samples_next(cairn_samples *it, int64_t *t_ms, double *v)
     for (size_t i = 0; i < it->n_act;) {
         act *a = &it->acts[i];
         if (a->t == t) {
-            int rc = chunk_it_next(&a->it, &a->t, &a->v);
+            int rc = act_advance(a);
             if (rc < 0) return rc;
             if (rc == 0) {
-                *a = it->acts[--it->n_act];
+                if (i != it->n_act - 1) memcpy(a, &it->acts[it->n_act - 1], sizeof *a);
+                it->n_act--;
                 continue;
             }
         }
         i++;
     }
     return 1;
+}
+
+int cairn_samples_next_n(cairn_samples *it, int64_t *t_ms, double *v, size_t cap)
+{
+    size_t n = 0;
+    while (n < cap) {
+        RETURN_IF_ERR(open_sources(it));
+        if (it->n_act != 1) {
+            /* overlapping sources (or none): merge one sample at a time */
+            int rc = cairn_samples_next(it, &t_ms[n], &v[n]);
+            if (rc < 0) return rc;
+            if (rc == 0) break;
+            n++;
+            continue;
+        }
+        /* one source: copy its run up to the next source's start or maxt */
+        act *a = &it->acts[0];
+        int64_t limit = it->maxt;
+        if (it->next_src < it->n_src && it->srcs[it->next_src].mint - 1 < limit) limit = it->srcs[it->next_src].mint - 1;
+        if (a->t > limit) {
+            if (a->t > it->maxt) {
+                it->n_act = 0;
+                it->next_src = it->n_src;
+                break;
+            }
+            int rc = cairn_samples_next(it, &t_ms[n], &v[n]);
+            if (rc < 0) return rc;
+            if (rc == 0) break;
+            n++;
+            continue;
+        }
+        uint32_t k = a->bi;
+        while (k < a->bn && a->bt[k] <= limit && n + (k - a->bi) < cap) k++;
+        uint32_t run = k - a->bi;
+        memcpy(t_ms + n, a->bt + a->bi, run * sizeof *t_ms);
+        memcpy(v + n, a->bv + a->bi, run * sizeof *v);
+        n += run;
+        a->bi = k - 1; /* act_advance moves past the last copied sample */
+        int rc = act_advance(a);
+        if (rc < 0) return rc;
+        if (rc == 0) it->n_act = 0;
+    }
+    return (int)n;
 }

@@ -278,6 +278,11 @@ CAIRN_API int cairn_samples_open(cairn_db *db, uint64_t id, int64_t mint_ms, int
                                  cairn_samples **out, cairn_err *err);
 /** @return 1 with a sample, 0 at the end, or a negative code (CAIRN_ECORRUPT). */
 CAIRN_API int cairn_samples_next(cairn_samples *it, int64_t *t_ms, double *v);
+/**
+ * Up to `cap` samples at once into t_ms[] and v[] (the fast path for scans).
+ * @return the count (> 0), 0 at the end, or a negative code (CAIRN_ECORRUPT).
+ */
+CAIRN_API int cairn_samples_next_n(cairn_samples *it, int64_t *t_ms, double *v, size_t cap);
 CAIRN_API void cairn_samples_close(cairn_samples *it);
 
 /* ==== Reading log entries ============================================================ */

@@ -4,7 +4,7 @@
  *
  * Dispatch. A call whose argument list holds a range vector (a matrix
  * selector or a subquery) goes to window.c after its range argument has been
- * loaded once (eval_range_arg) and its scalar arguments evaluated for the
+ * streamed once (eval_range_each) and its scalar arguments evaluated for the
  * whole grid. Everything else evaluates its arguments as whole-grid values
  * and maps them here, row by row and step by step.
  *
@@ -626,6 +626,27 @@ static int fn_sort(eval_q *q, const val *in, const eval_grid *g, int desc, val *
 
 /* ---- dispatch --------------------------------------------------------------------- */
 
+/* absent_over_time: mark the steps whose window holds a sample of any series. */
+typedef struct fn_absent_ctx {
+    eval_q *q;
+    const win_input *in;
+    double *found; /* absent = no sample; 1 = some series has one */
+} fn_absent_ctx;
+
+static int fn_absent_series(void *ctx, const eval_raw *s)
+{
+    fn_absent_ctx *c = ctx;
+    const eval_grid *g = c->in->g;
+    size_t lo = 0, hi = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        int64_t end = c->in->ends[i], start = end - c->in->range_ms;
+        while (hi < s->n && s->t[hi] <= end) hi++;
+        while (lo < hi && s->t[lo] <= start) lo++;
+        if (lo < hi) c->found[i] = 1;
+    }
+    return CAIRN_OK;
+}
+
 static int fn_range_call(eval_q *q, const ast_node *call, const char *name, const eval_grid *g, val *out)
 {
     size_t na = call->u.call.n_args, mi = na;
@@ -646,32 +667,24 @@ static int fn_range_call(eval_q *q, const ast_node *call, const char *name, cons
         sargs[ns++] = s.scalar;
     }
     win_input in;
-    int rc = eval_range_arg(q, call->u.call.args[mi], g, &in);
+    int rc = eval_range_prepare(q, call->u.call.args[mi], g, &in);
     if (rc) return rc;
     if (!strcmp(name, "absent_over_time")) {
+        fn_absent_ctx c = {q, &in, val_absent_array(q->ar, g->n)};
+        if (!c.found) return fn_nomem(q);
+        if ((rc = eval_range_each(q, &in, fn_absent_series, &c))) return rc;
         val_lset ls;
         if ((rc = eval_absent_labels(q, call->u.call.args[mi], &ls))) return rc;
         if ((rc = fn_new_vector(q, out, 1, g->n))) return rc;
         double *v = val_absent_array(q->ar, g->n);
         if (!v) return fn_nomem(q);
-        size_t *lo = arena_calloc(q->ar, in.n + 1, sizeof *lo), *hi = arena_calloc(q->ar, in.n + 1, sizeof *hi);
-        if (!lo || !hi) return fn_nomem(q);
         int any = 0;
-        for (size_t i = 0; i < g->n; i++) {
-            int64_t end = in.ends[i], start = end - in.range_ms;
-            int found = 0;
-            for (size_t k = 0; k < in.n; k++) {
-                const eval_raw *s = &in.s[k];
-                while (hi[k] < s->n && s->t[hi[k]] <= end) hi[k]++;
-                while (lo[k] < hi[k] && s->t[lo[k]] <= start) lo[k]++;
-                if (lo[k] < hi[k]) found = 1;
-            }
-            if (!found) v[i] = 1, any = 1;
-        }
+        for (size_t i = 0; i < g->n; i++)
+            if (val_absent(c.found[i])) v[i] = 1, any = 1;
         if (any) out->s[out->n++] = (val_series){ls, v, 0};
         return CAIRN_OK;
     }
-    return win_call(q, name, &in, g, sargs, ns, out);
+    return win_call(q, name, &in, sargs, ns, out);
 }
 
 static int fn_eval_scalar(eval_q *q, const ast_node *n, const eval_grid *g, double **out)

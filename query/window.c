@@ -1,9 +1,10 @@
 /*
  * window.c — PromQL range-vector functions over sliding windows.
  *
- * Input: for each series, its samples in one array (loaded once for the
- * whole query by eval_range_arg(), stale markers removed), and for every
- * step of the grid the end of that step's window; the window is
+ * Input: one series at a time, its samples in one array (loaded once for
+ * the whole query by eval_range_each(), stale markers removed, then
+ * dropped before the next series: peak memory is one series), and for
+ * every step of the grid the end of that step's window; the window is
  * (end - range, end], left-open as in Prometheus 3.x. Because the ends never
  * decrease, two indexes (lo, hi) only move forward: each sample enters and
  * leaves the window once, so locating the windows of a whole range query
@@ -28,7 +29,7 @@
  * series has samples) and lives in fn.c on top of the same input.
  *
  * Threads: none. Memory: output rows in the query arena; a scratch array for
- * quantiles, also in the arena.
+ * quantiles, also in the arena, grown to the longest series.
  */
 #include <math.h>
 #include <string.h>
@@ -266,15 +267,69 @@ static int win_apply(win_fn f, const int64_t *t, const double *v, size_t n, int6
     }
 }
 
-int win_call(eval_q *q, const char *name, const win_input *in, const eval_grid *g, double *const *sargs,
-             size_t n_sargs, val *out)
+typedef struct win_ctx {
+    eval_q *q;
+    win_fn f;
+    const win_input *in;
+    double *const *sargs;
+    size_t need;
+    int keep_name;
+    double *scratch;
+    size_t scratch_cap;
+    val *out;
+    size_t cap;
+} win_ctx;
+
+/* One series: slide the window over the steps and emit a row. */
+static int win_series(void *ctx, const eval_raw *s)
+{
+    win_ctx *c = ctx;
+    eval_q *q = c->q;
+    const eval_grid *g = c->in->g;
+    if ((c->f == W_QUANTILE || c->f == W_MAD) && s->n > c->scratch_cap) {
+        size_t nc = c->scratch_cap ? c->scratch_cap : 64;
+        while (nc < s->n) nc *= 2;
+        if (!(c->scratch = arena_alloc(q->ar, nc * sizeof *c->scratch)))
+            return err_set(q->err, CAIRN_ENOMEM, "out of memory in %s", win_names[c->f]);
+        c->scratch_cap = nc;
+    }
+    double *v = val_absent_array(q->ar, g->n);
+    if (!v) return err_set(q->err, CAIRN_ENOMEM, "out of memory in %s", win_names[c->f]);
+    double sarg[2] = {0, 0};
+    size_t lo = 0, hi = 0, present = 0;
+    for (size_t i = 0; i < g->n; i++) {
+        int rc = eval_tick(q);
+        if (rc) return rc;
+        int64_t end = c->in->ends[i], start = end - c->in->range_ms;
+        while (hi < s->n && s->t[hi] <= end) hi++;
+        while (lo < hi && s->t[lo] <= start) lo++;
+        if (lo >= hi) continue;
+        for (size_t a = 0; a < c->need; a++) sarg[a] = c->sargs[a][i];
+        double r;
+        if (win_apply(c->f, s->t + lo, s->v + lo, hi - lo, end, c->in->range_ms, eval_grid_t(g, i), sarg, c->scratch,
+                      &r))
+            v[i] = r, present++;
+    }
+    if (!present) return CAIRN_OK;
+    return eval_push_row(q, c->out, &c->cap, s->ls, v, (uint8_t)(!c->keep_name || s->drop_name));
+}
+
+int win_call(eval_q *q, const char *name, const win_input *in, double *const *sargs, size_t n_sargs, val *out)
 {
     int fi = win_lookup(name);
     if (fi < 0) return CAIRN_NOTFOUND;
-    win_fn f = (win_fn)fi;
-    size_t need = (f == W_PREDICT_LINEAR || f == W_QUANTILE) ? 1 : f == W_DES ? 2 : 0;
-    if (n_sargs < need) return err_set(q->err, CAIRN_EINVAL, "%s: missing scalar argument", name);
-    if (f == W_DES)
+    const eval_grid *g = in->g;
+    win_ctx c;
+    memset(&c, 0, sizeof c);
+    c.q = q;
+    c.f = (win_fn)fi;
+    c.in = in;
+    c.sargs = sargs;
+    c.need = (c.f == W_PREDICT_LINEAR || c.f == W_QUANTILE) ? 1 : c.f == W_DES ? 2 : 0;
+    c.keep_name = c.f == W_LAST || c.f == W_FIRST;
+    c.out = out;
+    if (n_sargs < c.need) return err_set(q->err, CAIRN_EINVAL, "%s: missing scalar argument", name);
+    if (c.f == W_DES)
         for (size_t i = 0; i < g->n; i++) {
             double sf = sargs[0][i], tf = sargs[1][i];
             if (!(sf > 0 && sf < 1))
@@ -282,39 +337,11 @@ int win_call(eval_q *q, const char *name, const win_input *in, const eval_grid *
             if (!(tf > 0 && tf < 1))
                 return err_set(q->err, CAIRN_EINVAL, "invalid trend factor. Expected: 0 < tf < 1, got: %f", tf);
         }
-    int keep_name = f == W_LAST || f == W_FIRST;
     memset(out, 0, sizeof *out);
     out->type = VAL_VECTOR;
     out->n_steps = g->n;
-    out->s = arena_alloc(q->ar, (in->n ? in->n : 1) * sizeof *out->s);
-    if (!out->s) return err_set(q->err, CAIRN_ENOMEM, "out of memory in %s", name);
-    size_t maxn = 0;
-    for (size_t k = 0; k < in->n; k++)
-        if (in->s[k].n > maxn) maxn = in->s[k].n;
-    double *scratch = NULL;
-    if (f == W_QUANTILE || f == W_MAD) {
-        scratch = arena_alloc(q->ar, (maxn ? maxn : 1) * sizeof *scratch);
-        if (!scratch) return err_set(q->err, CAIRN_ENOMEM, "out of memory in %s", name);
-    }
-    double sarg[2] = {0, 0};
-    for (size_t k = 0; k < in->n; k++) {
-        const eval_raw *s = &in->s[k];
-        double *v = val_absent_array(q->ar, g->n);
-        if (!v) return err_set(q->err, CAIRN_ENOMEM, "out of memory in %s", name);
-        size_t lo = 0, hi = 0;
-        for (size_t i = 0; i < g->n; i++) {
-            int rc = eval_tick(q);
-            if (rc) return rc;
-            int64_t end = in->ends[i], start = end - in->range_ms;
-            while (hi < s->n && s->t[hi] <= end) hi++;
-            while (lo < hi && s->t[lo] <= start) lo++;
-            if (lo >= hi) continue;
-            for (size_t a = 0; a < need; a++) sarg[a] = sargs[a][i];
-            double r;
-            if (win_apply(f, s->t + lo, s->v + lo, hi - lo, end, in->range_ms, eval_grid_t(g, i), sarg, scratch, &r))
-                v[i] = r;
-        }
-        out->s[out->n++] = (val_series){s->ls, v, (uint8_t)(!keep_name || s->drop_name)};
-    }
+    int rc = eval_range_each(q, in, win_series, &c);
+    if (rc) return rc;
+    val_sort_rows(out); /* storage order → label order, as Prometheus' querier returns series */
     return CAIRN_OK;
 }

@@ -211,6 +211,52 @@ static void test_series_chunk_cut_and_ranges(void **state)
     }
 }
 
+/* cairn_samples_next_n returns exactly what cairn_samples_next does, for any
+ * batch size and window, over in-order, out-of-order, in-memory and stored chunks. */
+static void test_samples_next_n_matches_next(void **state)
+{
+    fx *f = *state;
+    cairn_err e;
+    cairn_batch *b = cairn_batch_new();
+    cairn_label ls[1] = {CAIRN_LABEL("__name__", "nn")};
+    t_rng_reset();
+    for (int k = 0; k < 8; k++) {
+        cairn_batch_reset(b);
+        int ref = cairn_batch_series(b, CAIRN_KIND_METRIC, ls, 1, &e);
+        for (int i = 0; i < 150; i++) cairn_batch_sample(b, ref, (int64_t)(k * 150 + i) * 10000, k * 150 + i, &e);
+        /* out-of-order samples between existing ones, within the window */
+        if (k > 0)
+            for (int i = 0; i < 40; i++)
+                cairn_batch_sample(b, ref, (int64_t)(k * 150 - 1 - (int)t_randn(100)) * 10000 + 1 + i, -i, &e);
+        assert_int_equal(cairn_commit(f->db, b, &e), CAIRN_OK);
+        if (k % 3 == 1) assert_int_equal(cairn_checkpoint(f->db, &e), CAIRN_OK);
+    }
+    cairn_batch_free(b);
+    uint64_t id = only_id(f, CAIRN_KIND_METRIC, "__name__", "nn");
+    static int64_t t1[4000], t2[4000];
+    static double v1[4000], v2[4000];
+    const int64_t wins[][2] = {{INT64_MIN, INT64_MAX}, {123456, 7654321}, {2000000, 2000000}, {5, 6}};
+    const size_t caps[] = {1, 7, 128, 4000};
+    for (size_t w = 0; w < 4; w++) {
+        size_t n1 = read_all(f, id, wins[w][0], wins[w][1], t1, v1, 4000);
+        for (size_t c = 0; c < 4; c++) {
+            cairn_samples *it;
+            assert_int_equal(cairn_samples_open(f->db, id, wins[w][0], wins[w][1], &it, &e), CAIRN_OK);
+            size_t n2 = 0;
+            int r;
+            while ((r = cairn_samples_next_n(it, t2 + n2, v2 + n2, caps[c] < 4000 - n2 ? caps[c] : 4000 - n2)) > 0)
+                n2 += (size_t)r;
+            assert_int_equal(r, 0);
+            cairn_samples_close(it);
+            assert_int_equal(n1, n2);
+            for (size_t i = 0; i < n1; i++) {
+                assert_int_equal(t1[i], t2[i]);
+                assert_bits_equal(v1[i], v2[i]);
+            }
+        }
+    }
+}
+
 static void test_select_matchers_and_kinds(void **state)
 {
     fx *f = *state;
@@ -398,6 +444,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_duplicates_and_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_commit_out_of_order_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_series_chunk_cut_and_ranges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_samples_next_n_matches_next, setup, teardown),
         cmocka_unit_test_setup_teardown(test_select_matchers_and_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_labels_bounded_by_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_and_validation, setup, teardown),
