@@ -121,7 +121,7 @@ fuzz:
 bench: $(BENCH_BINS)
 
 run: all
-	$(BUILD)/cairn stats --data ./data
+	$(BUILD)/cairn serve --data ./data
 
 lint:
 	clang-format --dry-run -Werror $(wildcard engine/*.[ch] include/*.h) || true

@@ -7,7 +7,7 @@ PKGS=(
   liblmdb-dev libzstd-dev libxxhash-dev libmicrohttpd-dev libpcre2-dev
   libprotobuf-c-dev protobuf-c-compiler libsnappy-dev libcmocka-dev libroaring-dev
   zlib1g-dev re2c clang libclang-rt-14-dev zstd
-  prometheus prometheus-node-exporter libcurl4-openssl-dev
+  prometheus prometheus-node-exporter
 )
 missing=()
 for p in "${PKGS[@]}"; do
