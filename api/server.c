@@ -39,11 +39,15 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "auth.h"
 #include "buf.h"
 #include "http.h"
+#include "loki_api.h"
 #include "mem.h"
+#include "prom_api.h"
 #include "push_api.h"
 #include "server.h"
+#include "status_page.h"
 
 /* ==== Flag parsing ==================================================================== */
 
@@ -116,6 +120,8 @@ int server_parse_listen(const char *s, char *host, size_t host_cap, uint16_t *po
 
 typedef struct server {
     wapi_ctx w;
+    papi_ctx q;
+    auth auth;
     route_table routes;
     char data_dir[4096];
     cairn_options dbo;
@@ -325,14 +331,22 @@ static int serve_usage(void)
     fprintf(stderr,
             "usage: cairn serve [--listen ADDR:PORT] [--data DIR] [--retention-metrics DURATION]\n"
             "                   [--retention-logs DURATION] [--threads N] [--max-body-bytes N]\n"
-            "                   [--idle-timeout DURATION]\n"
+            "                   [--idle-timeout DURATION] [--auth-file FILE] [--query-timeout DURATION]\n"
+            "                   [--query-max-samples N] [--query-max-series N] [--query-max-concurrency N]\n"
+            "                   [--query-max-entries N]\n"
             "  --listen            address and port (default 127.0.0.1:9490; port 0 picks a free one)\n"
             "  --data              data directory (default ./data)\n"
             "  --retention-metrics keep metric samples this long (default 15d; 0 = forever)\n"
             "  --retention-logs    keep log entries this long (default 7d; 0 = forever)\n"
             "  --threads           HTTP worker threads (default max(4, CPUs))\n"
             "  --max-body-bytes    request body limit, before and after decompression (default 67108864)\n"
-            "  --idle-timeout      close idle connections after this long (default 2m)\n");
+            "  --idle-timeout      close idle connections after this long (default 2m)\n"
+            "  --auth-file         basic-auth users and bearer tokens for reads and writes (docs/api.md)\n"
+            "  --query-timeout     longest a query may run; also caps the `timeout` parameter (default 2m)\n"
+            "  --query-max-samples samples (log queries: entries) one query may read (default 50000000; 0 = no limit)\n"
+            "  --query-max-series  series one query may select (default 0 = no limit)\n"
+            "  --query-max-concurrency  queries running at once; more get 503 + Retry-After (default 0 = no limit)\n"
+            "  --query-max-entries largest Loki `limit` accepted (default 5000)\n");
     return 2;
 }
 
@@ -346,6 +360,8 @@ int server_main(int argc, char **argv)
     http_opts_default(&ho);
     ingest_opts io;
     ingest_opts_default(&io);
+    papi_init(&s.q, &s.w);
+    const char *auth_file = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t d;
@@ -355,6 +371,8 @@ int server_main(int argc, char **argv)
             return serve_usage();
         }
         i++;
+        if (!strncmp(a, "--", 2) && s.q.n_flags < sizeof s.q.flags / sizeof s.q.flags[0] && strcmp(a, "--auth-file"))
+            s.q.flags[s.q.n_flags++] = (papi_flag){a + 2, v};
         if (!strcmp(a, "--listen")) listen = v;
         else if (!strcmp(a, "--data")) data = v;
         else if (!strcmp(a, "--retention-metrics") || !strcmp(a, "--retention-logs") ||
@@ -381,6 +399,27 @@ int server_main(int argc, char **argv)
             }
             ho.max_body_bytes = (size_t)n;
             io.max_body_bytes = (size_t)n;
+        } else if (!strcmp(a, "--auth-file")) {
+            auth_file = v;
+        } else if (!strcmp(a, "--query-timeout")) {
+            if (server_parse_duration(v, &d)) {
+                fprintf(stderr, "cairn serve: --query-timeout: \"%s\" is not a duration (e.g. 30s, 2m, 0)\n", v);
+                return 2;
+            }
+            s.q.timeout_ms = d;
+        } else if (!strcmp(a, "--query-max-samples") || !strcmp(a, "--query-max-series") ||
+                   !strcmp(a, "--query-max-concurrency") || !strcmp(a, "--query-max-entries")) {
+            char *e;
+            errno = 0;
+            unsigned long long n = strtoull(v, &e, 10);
+            if (!*v || *e || errno || *v == '-' || (strcmp(a, "--query-max-samples") && strcmp(a, "--query-max-series") && n > 1000000)) {
+                fprintf(stderr, "cairn serve: %s wants a non-negative integer, got \"%s\"\n", a, v);
+                return 2;
+            }
+            if (!strcmp(a, "--query-max-samples")) s.q.max_samples = n;
+            else if (!strcmp(a, "--query-max-series")) s.q.max_series = n;
+            else if (!strcmp(a, "--query-max-concurrency")) s.q.max_concurrency = (unsigned)n;
+            else s.q.max_loki_limit = (unsigned)n;
         } else {
             fprintf(stderr, "cairn serve: unknown option %s\n", a);
             return serve_usage();
@@ -398,6 +437,16 @@ int server_main(int argc, char **argv)
     }
     strcpy(s.data_dir, data);
     s.started_unix = (int64_t)time(NULL);
+    s.q.data_dir = s.data_dir;
+    s.q.started_unix = s.started_unix;
+    if (auth_file) {
+        cairn_err ae;
+        if (auth_load(&s.auth, auth_file, &ae)) {
+            fprintf(stderr, "cairn serve: --auth-file: %s\n", ae.msg);
+            auth_free(&s.auth);
+            return 2;
+        }
+    }
 
     /*
      * Keep freed memory in the process. Every request allocates and frees
@@ -428,6 +477,11 @@ int server_main(int argc, char **argv)
     rc |= route_add(&s.routes, "/ready", ROUTE_GET | ROUTE_HEAD, 0, h_ready, &s, "ready_loki");
     rc |= route_add(&s.routes, "/metrics", ROUTE_GET | ROUTE_HEAD, 0, h_metrics, &s, "metrics");
     rc |= wapi_routes(&s.w, &s.routes);
+    rc |= papi_routes(&s.q, &s.routes);
+    rc |= lapi_routes(&s.q, &s.routes);
+    rc |= status_page_routes(&s.q, &s.routes);
+    s.q.routes = &s.routes;
+    rc |= auth_wrap_routes(&s.auth, &s.routes); /* last: it wraps every route added above */
     if (rc) {
         fprintf(stderr, "cairn serve: out of memory\n");
         return 1;
@@ -461,5 +515,6 @@ int server_main(int argc, char **argv)
     }
     wapi_free(&s.w);
     route_table_free(&s.routes);
+    auth_free(&s.auth);
     return status;
 }

@@ -89,19 +89,10 @@ static int rehash(cairn_batch *b, size_t ncap)
     return CAIRN_OK;
 }
 
-static int batch_series_impl(cairn_batch *b, int kind, const cairn_label *labels, size_t n_labels, int checked,
-                             cairn_err *err)
+/* Register the canonical set at b->canon[off, len): an existing ref or a new one.
+ * On any failure canon.len goes back to off. */
+static int batch_series_add(cairn_batch *b, int kind, size_t off, cairn_err *err)
 {
-    if (kind != CAIRN_KIND_METRIC && kind != CAIRN_KIND_LOG)
-        return err_set(err, CAIRN_EINVAL, "unknown series kind %d", kind);
-    if (b->n_series >= INT32_MAX) return err_set(err, CAIRN_ELIMIT, "too many series in one batch");
-    size_t off = b->canon.len;
-    int rc = checked ? labels_canon_checked(labels, n_labels, &batch_limits, &b->canon, err)
-                     : labels_canon(labels, n_labels, &batch_limits, &b->canon, err);
-    if (rc) {
-        b->canon.len = off;
-        return rc;
-    }
     const uint8_t *canon = b->canon.p + off;
     size_t len = b->canon.len - off;
     uint64_t h = labels_hash(canon, len);
@@ -131,6 +122,32 @@ static int batch_series_impl(cairn_batch *b, int kind, const cairn_label *labels
     s->next = b->htab[bucket];
     b->htab[bucket] = (int32_t)b->n_series;
     return (int)b->n_series++;
+}
+
+static int batch_series_impl(cairn_batch *b, int kind, const cairn_label *labels, size_t n_labels, int checked,
+                             cairn_err *err)
+{
+    if (kind != CAIRN_KIND_METRIC && kind != CAIRN_KIND_LOG)
+        return err_set(err, CAIRN_EINVAL, "unknown series kind %d", kind);
+    if (b->n_series >= INT32_MAX) return err_set(err, CAIRN_ELIMIT, "too many series in one batch");
+    size_t off = b->canon.len;
+    int rc = checked ? labels_canon_checked(labels, n_labels, &batch_limits, &b->canon, err)
+                     : labels_canon(labels, n_labels, &batch_limits, &b->canon, err);
+    if (rc) {
+        b->canon.len = off;
+        return rc;
+    }
+    return batch_series_add(b, kind, off, err);
+}
+
+int batch_series_encoded(cairn_batch *b, int kind, size_t off, cairn_err *err)
+{
+    CAIRN_ASSERT(off < b->canon.len && b->canon.len <= b->canon.cap);
+    if (b->n_series >= INT32_MAX) {
+        b->canon.len = off;
+        return err_set(err, CAIRN_ELIMIT, "too many series in one batch");
+    }
+    return batch_series_add(b, kind, off, err);
 }
 
 int cairn_batch_series(cairn_batch *b, int kind, const cairn_label *labels, size_t n_labels, cairn_err *err)

@@ -64,6 +64,14 @@ struct cairn_batch {
  */
 int batch_series_checked(cairn_batch *b, int kind, const cairn_label *labels, size_t n_labels, cairn_err *err);
 /*
+ * Register a label set that the caller has already appended to b->canon at
+ * [off, b->canon.len) in canonical form (labels.h), valid and within the
+ * BATCH_MAX_* caps; for a decoder that encodes straight from the wire. The
+ * bytes are hashed and de-duplicated as by cairn_batch_series. Returns a ref,
+ * or a negative code with b->canon.len back at off.
+ */
+int batch_series_encoded(cairn_batch *b, int kind, size_t off, cairn_err *err);
+/*
  * Room for n more samples: afterwards a caller may write
  * b->samples[b->n_samples++] directly, with a ref it has checked (or patches
  * before anyone reads the batch). CAIRN_OK or CAIRN_ENOMEM.

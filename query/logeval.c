@@ -65,6 +65,7 @@ typedef struct lq {
     int64_t start, step; /* grid, ns */
     size_t n;            /* steps */
     int instant;
+    int direct; /* the root is a range aggregation: its series are the result */
     struct timespec t0, deadline;
     unsigned tick;
     leval_stats *st;
@@ -500,7 +501,7 @@ typedef struct lq_ser {
 static int lq_ser_push(lq_ser *s, int64_t t, double v)
 {
     if (s->n == s->cap) {
-        size_t nc = s->cap ? 2 * s->cap : 64;
+        size_t nc = s->cap ? 2 * s->cap : 4;
         int64_t *nt = mem_realloc(s->t, s->cap * sizeof *nt, nc * sizeof *nt);
         if (!nt) return CAIRN_ENOMEM;
         s->t = nt;
@@ -886,6 +887,14 @@ static int lq_range_agg(lq *q, const ast_node *node, const lq_group *push, val *
             rc = lq_index_get(q, &x, gl, gn, &idx, &added);
             if (rc) break;
             if (added) {
+                if (q->direct && (q->instant || range >= q->step) && q->o.max_series && x.n > q->o.max_series) {
+                    /* every series will have a point: fail now, not after the scan */
+                    rc = err_set(q->err, CAIRN_ELIMIT,
+                                 "maximum number of series (%llu) reached for a single query; consider reducing query "
+                                 "cardinality by adding more filters or by using a more specific query",
+                                 (unsigned long long)q->o.max_series);
+                    break;
+                }
                 if (q->o.max_inner_series && x.n > q->o.max_inner_series) {
                     rc = err_set(q->err, CAIRN_ELIMIT,
                                  "maximum number of series (%llu) reached while extracting samples; group with by (…) or add filters",
@@ -1668,6 +1677,7 @@ int leval_eval(arena *ar, cairn_db *db, const ast_node *root, const leval_params
     out->start_ns = start;
     out->end_ns = end;
     out->step_ns = instant ? 0 : step;
+    q.direct = lq_unparen(root)->kind == AST_LOG_AGG;
     val v;
     memset(&v, 0, sizeof v);
     rc = lq_node(&q, root, NULL, &v);
