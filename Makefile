@@ -99,7 +99,7 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libcairn.a
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcairn.a $(PKG_LIBS)
 
-tests: $(UNIT_BINS) $(CRASH_BINS) $(REPLAY_BINS) $(BUILD)/cairn
+tests: $(UNIT_BINS) $(CRASH_BINS) $(REPLAY_BINS) $(BUILD)/cairn $(BUILD)/promqltest
 
 test: tests
 	BUILD=$(BUILD) ./scripts/run-tests.sh
@@ -128,7 +128,7 @@ lint:
 	cppcheck --quiet --error-exitcode=1 --std=c11 -Iinclude -Iengine engine
 	@! grep -nE '#include "(query|ingest|api)/' engine/*.[ch] || { echo "upward include"; exit 1; }
 
-# ---- promqltest (h8): Prometheus' own PromQL test scripts as a peer suite -----------
+# ---- promqltest: Prometheus' own PromQL test scripts as a peer suite -----------
 # `make promqltest` builds $(BUILD)/promqltest and runs it on the v3.14.0 scripts;
 # it prints one line per file and `promqltest: N passed, M failed` (exit 1 if M > 0).
 PROMQL_TESTDATA ?= ../shared/promql-testdata/prometheus-v3.14.0

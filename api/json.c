@@ -295,6 +295,45 @@ static int try_prec(double a, int prec, char digits[18], int *e10, size_t *n)
     return 1;
 }
 
+/*
+ * Round the 17-digit string d17 (no dot) to `k` digits into out; returns 0
+ * when the cut is ambiguous (the dropped digits are exactly 5 then zeros,
+ * where rounding the already-rounded text could differ from rounding the
+ * binary value), else 1. *carry is set when rounding adds a digit (999… → 1000…).
+ */
+static int round_digits(const char *d17, int k, char *out, int *carry)
+{
+    memcpy(out, d17, (size_t)k);
+    out[k] = 0;
+    *carry = 0;
+    char first = d17[k];
+    int rest_zero = 1;
+    for (int i = k + 1; i < 17; i++)
+        if (d17[i] != '0') rest_zero = 0;
+    if (first == '5' && rest_zero) return 0;
+    if (first < '5') return 1;
+    for (int i = k - 1; i >= 0; i--) {
+        if (out[i] != '9') {
+            out[i]++;
+            return 1;
+        }
+        out[i] = '0';
+    }
+    memmove(out + 1, out, (size_t)k);
+    out[0] = '1';
+    out[k] = 0;
+    *carry = 1;
+    return 1;
+}
+
+/* Does "0.<digits> x 10^e10" read back as a? */
+static int reads_back(const char *digits, int e10, double a)
+{
+    char t[40];
+    snprintf(t, sizeof t, "0.%se%d", digits, e10);
+    return strtod(t, NULL) == a;
+}
+
 size_t jw_shortest(double v, char digits[18], int *e10)
 {
     double a = fabs(v);
@@ -313,9 +352,39 @@ size_t jw_shortest(double v, char digits[18], int *e10)
         for (int p = 0; p < 17; p++)
             if (try_prec(a, p, digits, e10, &n)) return n;
     }
-    if (try_prec(a, 14, digits, e10, &n)) return n;
-    if (try_prec(a, 15, digits, e10, &n)) return n;
-    try_prec(a, 16, digits, e10, &n);
+    /* One printf of 17 significant digits (always round-trips), then the
+     * 15- and 16-digit candidates are rounded from that text and checked with
+     * strtod; an ambiguous cut falls back to printf at that precision. */
+    char t[40], d17[18];
+    snprintf(t, sizeof t, "%.16e", a);
+    size_t k = 0;
+    const char *p = t;
+    for (; *p && *p != 'e'; p++)
+        if (*p >= '0' && *p <= '9') d17[k++] = *p;
+    d17[k] = 0;
+    int x = atoi(p + 1) + 1;
+    for (int want = 15; want <= 16; want++) {
+        char c[18];
+        int carry;
+        if (!round_digits(d17, want, c, &carry)) {
+            if (try_prec(a, want - 1, digits, e10, &n)) return n;
+            continue;
+        }
+        int ex = x + carry;
+        if (reads_back(c, ex, a)) {
+            n = (size_t)want;
+            while (n > 1 && c[n - 1] == '0') n--;
+            memcpy(digits, c, n);
+            digits[n] = 0;
+            *e10 = ex;
+            return n;
+        }
+    }
+    n = 17;
+    while (n > 1 && d17[n - 1] == '0') n--;
+    memcpy(digits, d17, n);
+    digits[n] = 0;
+    *e10 = x;
     return n;
 }
 

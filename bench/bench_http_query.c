@@ -15,6 +15,7 @@
  * Usage: bench_http_query [CAIRN_BINARY [SERIES [RUNS]]]
  */
 #include <arpa/inet.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
@@ -167,6 +168,9 @@ int main(int argc, char **argv)
     char dir[] = "/tmp/bench_http_query.XXXXXX";
     if (!mkdtemp(dir)) return 1;
     rbuf = malloc(rcap);
+    /* the same allocator settings as `cairn serve` (api/server.c), so both sides pay the same page faults */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 256 << 20);
 
     char url[6][512];
     bq qs[] = {
@@ -208,6 +212,12 @@ int main(int argc, char **argv)
     load(db, n_series);
     printf("bench_http_query: %d series x %lld samples (15 s apart, 2 h), loaded in %.1f s; %d runs per query, median\n",
            n_series, (long long)(SPAN_MS / 15000 + 1), now_s() - t0, runs);
+    /* reopen, so the direct runs read the same on-disk state the server will */
+    cairn_close(db);
+    if (cairn_open(dir, &o, &db, &e)) {
+        fprintf(stderr, "%s\n", e.msg);
+        return 1;
+    }
     double direct[8];
     size_t points[8];
     double *v = malloc(sizeof(double) * (size_t)runs);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run cairn's whole suite and end with exactly one line "N passed, M failed".
 #   unit + crash tests: cmocka binaries (their own test counts are summed)
+#   promqltest: Prometheus' PromQL test scripts (its case counts are summed)
 #   fuzz corpora: replayed through every target (one test per target)
 #   short fuzzing: each libFuzzer target for $FUZZ_SECONDS (default 4) when clang is present
 #   integration: tests/integration/*.sh (one test each)
@@ -40,6 +41,21 @@ done
 for bin in $(ls "$BUILD"/tests/crash/* 2>/dev/null | grep -v '\.[od]$' | sort); do
   run_cmocka "$bin"
 done
+# Prometheus' own PromQL test scripts (peer suite): its cases count in the totals.
+if [ -x "$BUILD/promqltest" ]; then
+  "$BUILD/promqltest" "${PROMQL_TESTDATA:-../shared/promql-testdata/prometheus-v3.14.0}" >"$log" 2>&1
+  rc=$?
+  cat "$log"
+  line=$(grep -E '^promqltest: [0-9]+ passed, [0-9]+ failed' "$log" | tail -1)
+  if [ -n "$line" ]; then
+    p=$(echo "$line" | awk '{print $2}'); f=$(echo "$line" | awk '{print $4}')
+  else
+    p=0; f=1
+  fi
+  [ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+  passed=$((passed + p)); failed=$((failed + f))
+  [ "$f" -ne 0 ] && failures+=("promqltest")
+fi
 for bin in $(ls "$BUILD"/replay/fuzz_* 2>/dev/null | sort); do
   n=$(basename "$bin")
   one "replay $n" "$bin" "tests/fuzz/corpus/${n#fuzz_}"
