@@ -218,11 +218,52 @@ static void qc_labels_table(const cairn_label *ls, size_t n)
     putchar('}');
 }
 
+/* LogQL log query results, as Loki's API shapes them. */
+static void qc_print_streams(const cairn_query *q, int json)
+{
+    if (json) printf("{\"status\":\"success\",\"data\":{\"resultType\":\"streams\",\"result\":[");
+    for (size_t i = 0; i < cairn_query_series_count(q); i++) {
+        const cairn_label *ls;
+        size_t nl, ne;
+        cairn_query_stream(q, i, &ls, &nl, &ne);
+        if (json) {
+            printf("%s{\"stream\":{", i ? "," : "");
+            for (size_t k = 0; k < nl; k++) {
+                if (k) putchar(',');
+                qc_json_str(ls[k].name, ls[k].name_len);
+                putchar(':');
+                qc_json_str(ls[k].value, ls[k].value_len);
+            }
+            printf("},\"values\":[");
+        }
+        for (size_t j = 0; j < ne; j++) {
+            int64_t t;
+            const char *line;
+            size_t len;
+            cairn_query_entry(q, i, j, &t, &line, &len);
+            if (json) {
+                printf("%s[\"%lld\",", j ? "," : "", (long long)t);
+                qc_json_str(line, len);
+                putchar(']');
+            } else {
+                qc_labels_table(ls, nl);
+                printf(" %lld %.*s\n", (long long)t, (int)len, line);
+            }
+        }
+        if (json) printf("]}");
+    }
+    if (json) printf("]}}\n");
+}
+
 static void qc_print_json(const cairn_query *q, int64_t t)
 {
     static const char *const types[] = {"", "scalar", "vector", "matrix", "string"};
     int type = cairn_query_result_type(q);
     char tb[40], vb[40];
+    if (type == CAIRN_RESULT_STREAMS) {
+        qc_print_streams(q, 1);
+        return;
+    }
     printf("{\"status\":\"success\",\"data\":{\"resultType\":\"%s\",\"result\":", types[type]);
     if (type == CAIRN_RESULT_STRING) {
         const char *s;
@@ -272,6 +313,10 @@ static void qc_print_table(const cairn_query *q, int64_t t)
 {
     int type = cairn_query_result_type(q);
     char tb[40], vb[40];
+    if (type == CAIRN_RESULT_STREAMS) {
+        qc_print_streams(q, 0);
+        return;
+    }
     if (type == CAIRN_RESULT_STRING) {
         const char *s;
         size_t n;

@@ -376,7 +376,8 @@ enum {
     CAIRN_RESULT_SCALAR = 1, /**< one series without labels, one point (instant queries) */
     CAIRN_RESULT_VECTOR = 2, /**< series with one point each, at the evaluation time */
     CAIRN_RESULT_MATRIX = 3, /**< series with points in ascending time, sorted by labels for range queries */
-    CAIRN_RESULT_STRING = 4  /**< a string literal; read it with cairn_query_string() */
+    CAIRN_RESULT_STRING = 4, /**< a string literal; read it with cairn_query_string() */
+    CAIRN_RESULT_STREAMS = 5 /**< LogQL log query: streams of entries; read them with cairn_query_stream/entry() */
 };
 
 typedef struct cairn_query_opts {
@@ -430,6 +431,34 @@ CAIRN_API int cairn_query_series(const cairn_query *q, size_t i, const cairn_lab
  * until cairn_query_close(). @return CAIRN_OK or CAIRN_NOTFOUND for other types.
  */
 CAIRN_API int cairn_query_string(const cairn_query *q, const char **s, size_t *len);
+
+/**
+ * Parse and evaluate a LogQL query with nanosecond times (cairn_query_open()
+ * with CAIRN_LANG_LOGQL takes milliseconds, a limit of 100 and direction
+ * backward). A log query (a stream selector with a pipeline) gives
+ * CAIRN_RESULT_STREAMS: entries of [start_ns, end_ns) whatever the step, at
+ * most `limit` of them (0: 100) over all streams, the newest first
+ * (CAIRN_BACKWARD) or the oldest first (CAIRN_FORWARD). A metric query
+ * (count_over_time, rate, sum by ...) gives series like PromQL, on the step
+ * grid aligned as
+ * Loki's query frontend aligns it. Semantics: docs/logql.md.
+ * @return the codes of cairn_query_open().
+ */
+CAIRN_API int cairn_logql_open(cairn_db *db, const char *text, size_t len, int64_t start_ns, int64_t end_ns,
+                               int64_t step_ns, uint32_t limit, int direction, const cairn_query_opts *opts,
+                               cairn_query **out, cairn_err *err);
+
+/**
+ * Stream `i` of a CAIRN_RESULT_STREAMS result: labels (stream labels plus
+ * labels added by parsers, sorted) and its number of entries.
+ * @return CAIRN_OK, or CAIRN_NOTFOUND (out of range, or not a streams result).
+ */
+CAIRN_API int cairn_query_stream(const cairn_query *q, size_t i, const cairn_label **labels, size_t *n_labels,
+                                 size_t *n_entries);
+
+/** Entry `j` of stream `i`, in the query's direction; valid until cairn_query_close(). */
+CAIRN_API int cairn_query_entry(const cairn_query *q, size_t i, size_t j, int64_t *t_ns, const char **line,
+                                size_t *len);
 
 /** Free the query and its result. cairn_query_close(NULL) does nothing. */
 CAIRN_API void cairn_query_close(cairn_query *q);

@@ -26,6 +26,7 @@
 #include "cairn.h"
 #include "err.h"
 #include "eval.h"
+#include "logeval.h"
 #include "parse.h"
 #include "token.h"
 #include "value.h"
@@ -44,6 +45,7 @@ struct cairn_query {
     size_t n;
     const char *str;
     size_t str_len;
+    const leval_stream *streams; /* CAIRN_RESULT_STREAMS (LogQL log queries) */
 };
 
 void cairn_query_opts_default(cairn_query_opts *o)
@@ -58,7 +60,13 @@ void cairn_query_opts_default(cairn_query_opts *o)
     o->max_points_per_series = 11000;
 }
 
-static int cq_build(cairn_query *q, const val *v, int64_t start_ms, int64_t step_ms)
+/* Step i's timestamp: from `ts` when the grid was aligned by the evaluator (LogQL), else start + i * step. */
+static int64_t cq_t(const int64_t *ts, int64_t start_ms, int64_t step_ms, size_t i)
+{
+    return ts ? ts[i] : start_ms + (int64_t)i * step_ms;
+}
+
+static int cq_build(cairn_query *q, const val *v, int64_t start_ms, int64_t step_ms, const int64_t *ts)
 {
     int range = step_ms > 0;
     switch (v->type) {
@@ -74,7 +82,7 @@ static int cq_build(cairn_query *q, const val *v, int64_t start_ms, int64_t step
         q->s->t = arena_alloc(q->ar, (v->n_steps ? v->n_steps : 1) * sizeof *q->s->t);
         q->s->v = v->scalar;
         if (!q->s->t) return CAIRN_ENOMEM;
-        for (size_t i = 0; i < v->n_steps; i++) q->s->t[i] = start_ms + (int64_t)i * (range ? step_ms : 0);
+        for (size_t i = 0; i < v->n_steps; i++) q->s->t[i] = cq_t(ts, start_ms, step_ms, i);
         q->s->n = v->n_steps;
         q->n = 1;
         return CAIRN_OK;
@@ -94,7 +102,7 @@ static int cq_build(cairn_query *q, const val *v, int64_t start_ms, int64_t step
             if (!s->t || !s->v) return CAIRN_ENOMEM;
             for (size_t i = 0; i < v->n_steps; i++) {
                 if (val_absent(v->s[r].v[i])) continue;
-                s->t[s->n] = start_ms + (int64_t)i * (range ? step_ms : 0);
+                s->t[s->n] = cq_t(ts, start_ms, step_ms, i);
                 s->v[s->n] = v->s[r].v[i];
                 s->n++;
             }
@@ -108,6 +116,90 @@ static int cq_build(cairn_query *q, const val *v, int64_t start_ms, int64_t step
         return CAIRN_OK;
     default: return CAIRN_EINTERNAL;
     }
+}
+
+/* Evaluate a parsed LogQL tree into q (streams, or series like PromQL's). */
+static int logql_run(cairn_query *q, cairn_db *db, const ast_node *root, const leval_params *prm,
+                     const cairn_query_opts *o, cairn_err *err)
+{
+    leval_opts lo;
+    leval_opts_default(&lo);
+    if (o->timeout_ms) lo.timeout_ms = o->timeout_ms;
+    if (o->max_points_per_series) lo.max_points = o->max_points_per_series;
+    leval_result r;
+    int rc = leval_eval(q->ar, db, root, prm, &lo, &r, err);
+    if (rc) return rc;
+    switch (r.kind) {
+    case LEVAL_STREAMS:
+        q->type = CAIRN_RESULT_STREAMS;
+        q->streams = r.streams;
+        q->n = r.n_streams;
+        return CAIRN_OK;
+    case LEVAL_MATRIX:
+    case LEVAL_VECTOR:
+    case LEVAL_SCALAR:
+        /* r.t_ms holds the aligned step times; only "range or not" is needed from the step */
+        rc = cq_build(q, &r.v, r.start_ns / 1000000, r.kind == LEVAL_MATRIX ? 1 : 0, r.t_ms);
+        if (rc) return err_set(err, rc, "out of memory building the query result");
+        return CAIRN_OK;
+    default: return err_set(err, CAIRN_EINTERNAL, "unknown LogQL result kind %d", r.kind);
+    }
+}
+
+int cairn_logql_open(cairn_db *db, const char *text, size_t len, int64_t start_ns, int64_t end_ns, int64_t step_ns,
+                     uint32_t limit, int direction, const cairn_query_opts *opts, cairn_query **out, cairn_err *err)
+{
+    if (out) *out = NULL;
+    if (!db || !out || (!text && len)) return err_set(err, CAIRN_EINVAL, "cairn_logql_open: NULL argument");
+    if (step_ns < 0) return err_set(err, CAIRN_EINVAL, "step must be positive (or 0 for an instant query)");
+    if (direction != CAIRN_FORWARD && direction != CAIRN_BACKWARD)
+        return err_set(err, CAIRN_EINVAL, "direction must be CAIRN_FORWARD or CAIRN_BACKWARD");
+    cairn_query_opts o;
+    if (opts) o = *opts;
+    else cairn_query_opts_default(&o);
+    arena *ar = arena_new(64 * 1024);
+    if (!ar) return err_set(err, CAIRN_ENOMEM, "out of memory opening a query");
+    cairn_query *q = arena_calloc(ar, 1, sizeof *q);
+    ast_node *root = NULL;
+    int rc;
+    if (!q) {
+        rc = err_set(err, CAIRN_ENOMEM, "out of memory opening a query");
+        goto fail;
+    }
+    q->ar = ar;
+    if ((rc = parse_query(ar, QLANG_LOGQL, text ? text : "", len, &root, err))) goto fail;
+    leval_params prm = {start_ns, step_ns ? end_ns : start_ns, step_ns, limit, direction};
+    if (leval_is_log_query(root) && !step_ns) {
+        /* a log query reads [start, end) whatever the step; the evaluator wants a range */
+        prm.end_ns = end_ns;
+        prm.step_ns = end_ns > start_ns ? end_ns - start_ns : 1;
+    }
+    if ((rc = logql_run(q, db, root, &prm, &o, err))) goto fail;
+    *out = q;
+    return CAIRN_OK;
+fail:
+    arena_free(ar);
+    return rc;
+}
+
+int cairn_query_stream(const cairn_query *q, size_t i, const cairn_label **labels, size_t *n_labels,
+                       size_t *n_entries)
+{
+    if (!q || q->type != CAIRN_RESULT_STREAMS || i >= q->n) return CAIRN_NOTFOUND;
+    if (labels) *labels = q->streams[i].ls.v;
+    if (n_labels) *n_labels = q->streams[i].ls.n;
+    if (n_entries) *n_entries = q->streams[i].n;
+    return CAIRN_OK;
+}
+
+int cairn_query_entry(const cairn_query *q, size_t i, size_t j, int64_t *t_ns, const char **line, size_t *len)
+{
+    if (!q || q->type != CAIRN_RESULT_STREAMS || i >= q->n || j >= q->streams[i].n) return CAIRN_NOTFOUND;
+    const leval_entry *e = &q->streams[i].e[j];
+    if (t_ns) *t_ns = e->t_ns;
+    if (line) *line = e->line;
+    if (len) *len = e->len;
+    return CAIRN_OK;
 }
 
 int cairn_query_open(cairn_db *db, int lang, const char *text, size_t len, int64_t start_ms, int64_t end_ms,
@@ -145,8 +237,11 @@ int cairn_query_open(cairn_db *db, int lang, const char *text, size_t len, int64
                           err)))
         goto fail;
     if (lang == CAIRN_LANG_LOGQL) {
-        rc = err_set(err, CAIRN_EINVAL, "LogQL evaluation is not implemented yet");
-        goto fail;
+        leval_params prm = {start_ms * 1000000, (step_ms ? end_ms : start_ms) * 1000000, step_ms * 1000000, 0,
+                            CAIRN_BACKWARD};
+        if ((rc = logql_run(q, db, root, &prm, &o, err))) goto fail;
+        *out = q;
+        return CAIRN_OK;
     }
     eval_opts eo;
     eo.lookback_ms = o.lookback_ms;
@@ -156,7 +251,7 @@ int cairn_query_open(cairn_db *db, int lang, const char *text, size_t len, int64
     eo.timeout_ms = o.timeout_ms;
     val v;
     if ((rc = eval_promql(ar, db, root, start_ms, end_ms, step_ms, &eo, &v, err))) goto fail;
-    if ((rc = cq_build(q, &v, start_ms, step_ms))) {
+    if ((rc = cq_build(q, &v, start_ms, step_ms, NULL))) {
         rc = err_set(err, rc, "out of memory building the query result");
         goto fail;
     }
@@ -174,7 +269,7 @@ size_t cairn_query_series_count(const cairn_query *q) { return q ? q->n : 0; }
 int cairn_query_series(const cairn_query *q, size_t i, const cairn_label **labels, size_t *n_labels,
                        const int64_t **t_ms, const double **values, size_t *n_points)
 {
-    if (!q || i >= q->n) return CAIRN_NOTFOUND;
+    if (!q || q->type == CAIRN_RESULT_STREAMS || i >= q->n) return CAIRN_NOTFOUND;
     const cq_series *s = &q->s[i];
     if (labels) *labels = s->ls.v;
     if (n_labels) *n_labels = s->ls.n;

@@ -46,6 +46,7 @@
 #include <string.h>
 
 #include "err.h"
+#include "match.h"
 
 /* ---- function table -------------------------------------------------------------- */
 
@@ -495,12 +496,19 @@ static int p_match_op(tok_kind k, ast_match_op *op)
 /* Could this matcher's value set exclude ""? A cheap, conservative view of
  * Prometheus' "matches the empty string": = with a value, and =~ with a
  * pattern that is not empty and not `.*`. */
+/* Does the matcher reject the empty string (Prometheus' "non-empty matcher")?
+ * Regexes are decided by compiling them as the index will (match.c). */
 static int p_matcher_nonempty(const ast_matcher *m)
 {
     if (m->op == AST_MATCH_EQ) return m->value.len > 0;
-    if (m->op == AST_MATCH_RE)
-        return m->value.len > 0 && !(m->value.len == 2 && memcmp(m->value.p, ".*", 2) == 0);
-    return 0;
+    if (m->op == AST_MATCH_NEQ) return m->value.len == 0;
+    static const int ops[] = {CAIRN_MATCH_EQ, CAIRN_MATCH_NE, CAIRN_MATCH_RE, CAIRN_MATCH_NRE};
+    cairn_matcher cm = {ops[m->op], m->name.p, m->name.len, m->value.p, m->value.len};
+    match mm;
+    if (match_compile(&mm, &cm, NULL)) return 1; /* a bad regex is reported when the selector runs */
+    int empty = match_matches_empty(&mm);
+    match_free(&mm);
+    return !empty;
 }
 
 /* `{` matchers `}`; the current token is `{`. */

@@ -180,6 +180,19 @@ static void test_parse_precedence(void **state)
 
 /* ---- AST fields ---------------------------------------------------------------------- */
 
+/* Matchers that reject the empty string make a selector valid: Grafana's series
+ * browser sends {__name__!=""}; regexes are judged by compiling them. */
+static void test_parse_nonempty_matchers(void **state)
+{
+    (void)state;
+    const char *ok[] = {"{__name__!=\"\"}", "{a=~\".+\"}", "{a!~\".*\"}", "{a!~\"\"}", "{a=~\"x|y\"}", "{a=\"b\", c=\"\"}"};
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        arena *ar = arena_new(4096);
+        parse_ok(ar, QLANG_PROMQL, ok[i]);
+        arena_free(ar);
+    }
+}
+
 static void test_parse_selectors_and_modifiers(void **state)
 {
     (void)state;
@@ -362,6 +375,7 @@ static void test_parse_errors_promql(void **state)
         {"sum by (a)", 1, 11, "1:11: unexpected end of input in aggregation, expected \"(\""},
         {"{}", 1, 1, "1:1: vector selector must contain at least one non-empty matcher"},
         {"x + {a=\"\", b!=\"c\", d=~\".*\"}", 1, 5, "1:5: vector selector must contain at least one non-empty matcher"},
+        {"{a=~\"x?\", b!~\"y\", c=~\"(|z)\"}", 1, 1, "1:1: vector selector must contain at least one non-empty matcher"},
         {"foo{1=\"a\"}", 1, 5, "1:5: unexpected number \"1\" in selector, expected label matcher"},
         {"foo{a}", 1, 6, "1:6: unexpected \"}\" in label matcher, expected \"=\", \"!=\", \"=~\" or \"!~\""},
         {"foo{a=b}", 1, 7, "1:7: unexpected identifier \"b\" in label matcher, expected string"},
@@ -721,6 +735,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_parse_precedence),
         cmocka_unit_test(test_parse_selectors_and_modifiers),
+        cmocka_unit_test(test_parse_nonempty_matchers),
         cmocka_unit_test(test_parse_logql_stages),
         cmocka_unit_test(test_parse_errors_promql),
         cmocka_unit_test(test_parse_errors_logql),
