@@ -33,9 +33,25 @@
  *
  * Shutdown (http_stop): quiesce (close the listening socket's registration so
  * no new connection is accepted), answer 503 to requests that start from
- * then on, wait for in-flight requests (a bounded drain), then stop the
- * daemon, which joins the threads. A request in flight is one whose first
- * callback ran and whose completion notifier has not.
+ * then on, wake and wait for upgraded connections, wait for in-flight
+ * requests (a bounded drain), then stop the daemon, which joins the
+ * threads. A request in flight is one whose first callback ran and whose
+ * completion notifier has not.
+ *
+ * Upgrades (WebSocket live tail). The daemon runs with MHD_ALLOW_UPGRADE;
+ * a handler answers with http_respond_upgrade(), libmicrohttpd sends the
+ * 101 and then calls on_upgrade() on its own event-loop thread, which must
+ * not block. So on_upgrade only records the socket and starts a thread per
+ * upgraded connection; that thread runs the handler's function, then gives
+ * the socket back with MHD_UPGRADE_ACTION_CLOSE (libmicrohttpd, not we,
+ * closes it) and finally decrements the server's upgrade count, its last
+ * touch of shared state, which lets http_stop() wait on that count alone.
+ * A slot is reserved when the 101 is queued, so the bound (max_upgrades)
+ * holds before any thread exists; if the client vanishes before the 101 is
+ * written, libmicrohttpd never calls on_upgrade and the completion notifier
+ * releases the slot and the handler's context instead. Waking on shutdown
+ * uses one eventfd per server, written once by http_stop() and polled by
+ * every upgraded thread next to its socket.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -46,6 +62,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -67,6 +87,20 @@ struct http_server {
     uint16_t port;
     atomic_int stopping;
     atomic_uint_fast64_t in_flight;
+    atomic_uint n_upgrades; /* slots reserved: queued 101s and running upgraded threads */
+    int stop_fd;            /* eventfd, readable once stopping */
+};
+
+/* One upgraded connection (or one queued 101 that may become one). */
+struct http_upgraded {
+    http_server *srv;
+    struct MHD_UpgradeResponseHandle *urh;
+    int fd;
+    uint8_t *extra;
+    size_t extra_len;
+    http_upgrade_fn fn;
+    void *ctx;
+    void (*ctx_free)(void *ctx);
 };
 
 struct http_req {
@@ -86,6 +120,7 @@ struct http_req {
     unsigned status;
     int n_hdr;
     char *hdr[HTTP_MAX_HEADERS][2];
+    http_upgraded *up; /* a queued 101 whose upgrade has not started */
 };
 
 void http_opts_default(http_opts *o)
@@ -99,6 +134,7 @@ void http_opts_default(http_opts *o)
     o->idle_timeout_s = 120;
     o->max_conns = 1024;
     o->conn_memory_bytes = 32u << 10;
+    o->max_upgrades = 16;
 }
 
 /* ==== Accessors ================================================================ */
@@ -298,6 +334,118 @@ int http_respond_text(http_req *r, unsigned status, const char *fmt, ...)
     return http_respond_take(r, status, "text/plain; charset=utf-8", p, (size_t)n + 1, cap);
 }
 
+/* ==== Upgrades ==================================================================== */
+
+static void up_release(http_upgraded *u)
+{
+    http_server *s = u->srv;
+    if (u->ctx_free) u->ctx_free(u->ctx);
+    mem_free(u->extra, u->extra_len);
+    mem_free(u, sizeof *u);
+    atomic_fetch_sub(&s->n_upgrades, 1); /* last touch of the server: http_stop waits on this count */
+}
+
+static void *up_thread(void *arg)
+{
+    http_upgraded *u = arg;
+    u->fn(u, u->ctx);
+    MHD_upgrade_action(u->urh, MHD_UPGRADE_ACTION_CLOSE);
+    up_release(u);
+    return NULL;
+}
+
+/* libmicrohttpd's event-loop thread, right after the 101 was written: must not block. */
+static void on_upgrade(void *cls, struct MHD_Connection *conn, void *con_cls, const char *extra_in,
+                       size_t extra_in_size, MHD_socket sock, struct MHD_UpgradeResponseHandle *urh)
+{
+    (void)conn;
+    http_upgraded *u = cls;
+    http_req *r = con_cls;
+    if (r && r->up == u) r->up = NULL; /* from now on the thread (or the failure path below) owns u */
+    u->urh = urh;
+    u->fd = sock;
+    int fl = fcntl(sock, F_GETFL);
+    if (fl >= 0) fcntl(sock, F_SETFL, fl & ~O_NONBLOCK);
+    struct timeval tv = {5, 0};
+    setsockopt(sock, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    if (extra_in_size) {
+        u->extra = mem_alloc(extra_in_size);
+        if (u->extra) {
+            memcpy(u->extra, extra_in, extra_in_size);
+            u->extra_len = extra_in_size;
+        }
+    }
+    pthread_t th;
+    pthread_attr_t at;
+    int ok = (!extra_in_size || u->extra) && !pthread_attr_init(&at);
+    if (ok) {
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        ok = !pthread_create(&th, &at, up_thread, u);
+        pthread_attr_destroy(&at);
+    }
+    if (!ok) {
+        MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+        up_release(u);
+    }
+}
+
+int http_respond_upgrade(http_req *r, const char *protocol_z, http_upgrade_fn fn, void *ctx,
+                         void (*ctx_free)(void *ctx))
+{
+    http_server *s = r->srv;
+    unsigned max = s->o.max_upgrades ? s->o.max_upgrades : 16;
+    if (r->answered || atomic_fetch_add(&s->n_upgrades, 1) >= max || atomic_load(&s->stopping)) {
+        if (!r->answered) atomic_fetch_sub(&s->n_upgrades, 1);
+        if (ctx_free) ctx_free(ctx);
+        return r->answered ? CAIRN_EINVAL : CAIRN_ELIMIT;
+    }
+    http_upgraded *u = mem_calloc(1, sizeof *u);
+    struct MHD_Response *resp = u ? MHD_create_response_for_upgrade(on_upgrade, u) : NULL;
+    if (!resp) {
+        if (u) mem_free(u, sizeof *u);
+        if (ctx_free) ctx_free(ctx);
+        atomic_fetch_sub(&s->n_upgrades, 1);
+        http_respond_text(r, 500, "out of memory");
+        return CAIRN_ENOMEM;
+    }
+    u->srv = s;
+    u->fd = -1;
+    u->fn = fn;
+    u->ctx = ctx;
+    u->ctx_free = ctx_free;
+    MHD_add_response_header(resp, MHD_HTTP_HEADER_UPGRADE, protocol_z);
+    r->up = u;
+    int rc = queue(r, MHD_HTTP_SWITCHING_PROTOCOLS, NULL, resp);
+    if (rc && r->up) {
+        /* not queued: on_upgrade will never run */
+        r->up = NULL;
+        up_release(u);
+        r->answered = 0;
+        http_respond_text(r, 500, "cannot switch protocols on this connection");
+    }
+    return rc;
+}
+
+int http_upgraded_fd(const http_upgraded *u) { return u->fd; }
+
+const uint8_t *http_upgraded_extra(const http_upgraded *u, size_t *len)
+{
+    *len = u->extra_len;
+    return u->extra;
+}
+
+int http_upgraded_wait(http_upgraded *u, int timeout_ms)
+{
+    if (atomic_load(&u->srv->stopping)) return -1;
+    struct pollfd p[2] = {{.fd = u->fd, .events = POLLIN}, {.fd = u->srv->stop_fd, .events = POLLIN}};
+    int n = poll(p, 2, timeout_ms);
+    if (atomic_load(&u->srv->stopping) || (n > 0 && p[1].revents)) return -1;
+    if (n < 0) return errno == EINTR ? 0 : 1;
+    return n > 0 ? 1 : 0;
+}
+
+unsigned http_upgrades(const http_server *s) { return atomic_load(&((http_server *)s)->n_upgrades); }
+
 /* ==== The request life cycle ===================================================== */
 
 static void set_early(http_req *r, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -451,6 +599,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     http_server *s = cls;
     http_req *r = *con_cls;
     if (!r) return;
+    if (r->up) { /* a 101 was queued but never written: the upgrade will not happen */
+        up_release(r->up);
+        r->up = NULL;
+    }
     free_headers(r);
     buf_free(&r->body);
     buf_free(&r->decoded);
@@ -490,7 +642,14 @@ int http_start(const http_opts *o, http_server **out, cairn_err *err)
     if (!s) return err_set(err, CAIRN_ENOMEM, "http: out of memory");
     s->o = *o;
     s->routes = (route_table *)o->routes;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG | fam_flag;
+    s->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (s->stop_fd < 0) {
+        int e = errno;
+        mem_free(s, sizeof *s);
+        return err_sys(err, e, "http: eventfd: %s", strerror(e));
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_UPGRADE | fam_flag;
     errno = 0;
     s->d = MHD_start_daemon(flags, o->port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -501,6 +660,7 @@ int http_start(const http_opts *o, http_server **out, cairn_err *err)
                             on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
     if (!s->d) {
         int e = errno;
+        close(s->stop_fd);
         mem_free(s, sizeof *s);
         return err_sys(err, e, "http: cannot listen on %s:%u: %s", o->host, o->port,
                        e ? strerror(e) : "libmicrohttpd refused to start");
@@ -520,10 +680,20 @@ void http_stop(http_server *s, int64_t drain_ms)
     if (!s) return;
     atomic_store(&s->stopping, 1);
     MHD_socket ls = MHD_quiesce_daemon(s->d);
+    uint64_t one = 1;
+    if (write(s->stop_fd, &one, sizeof one) < 0) { /* cannot fail on a fresh eventfd; the flag still works */
+    }
     struct timespec step = {0, 10 * 1000 * 1000};
-    for (int64_t waited = 0; waited < drain_ms && atomic_load(&s->in_flight) > 0; waited += 10)
-        nanosleep(&step, NULL);
+    /* Upgraded threads notice within one poll and give their sockets back;
+     * the daemon must outlive them (they call MHD_upgrade_action). */
+    int64_t waited = 0;
+    for (; atomic_load(&s->n_upgrades) > 0 && waited < 10000; waited += 10) nanosleep(&step, NULL);
+    int leak = atomic_load(&s->n_upgrades) > 0;
+    if (leak) fprintf(stderr, "cairn: http: %u upgraded connections did not finish\n", atomic_load(&s->n_upgrades));
+    for (waited = 0; waited < drain_ms && atomic_load(&s->in_flight) > 0; waited += 10) nanosleep(&step, NULL);
     MHD_stop_daemon(s->d);
     if (ls != MHD_INVALID_SOCKET) close(ls);
+    if (leak) return; /* a stuck thread still points at s: keep it */
+    close(s->stop_fd);
     mem_free(s, sizeof *s);
 }

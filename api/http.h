@@ -33,6 +33,7 @@ typedef struct http_opts {
     unsigned idle_timeout_s;   /* close a connection idle this long. Default 120 */
     unsigned max_conns;        /* concurrent connections. Default 1024 */
     size_t conn_memory_bytes;  /* libmicrohttpd per-connection pool; keep <= 32 KiB. Default 32 KiB */
+    unsigned max_upgrades;     /* connections upgraded at once (WebSocket tails), each one thread; 0 = 16. Default 16 */
     const route_table *routes; /* borrowed; must outlive the server */
 } http_opts;
 
@@ -103,4 +104,42 @@ int http_respond_take(http_req *r, unsigned status, const char *content_type_z, 
 int http_respond_text(http_req *r, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Whether a response was queued already. */
 int http_answered(const http_req *r);
+
+/* ==== Connection upgrade (WebSocket) ============================================= */
+
+/*
+ * An upgraded connection: after the 101 went out, libmicrohttpd hands the
+ * socket over and the connection leaves HTTP. Each one runs on its own
+ * thread (at most http_opts.max_upgrades at once) so a handler may block on
+ * it; the thread owns the socket until its function returns, and returning
+ * closes the connection. http_stop() wakes every upgraded connection (their
+ * http_upgraded_wait() returns -1) and waits for their threads before it
+ * stops the daemon, so an upgraded function must return promptly then.
+ */
+typedef struct http_upgraded http_upgraded;
+typedef void (*http_upgrade_fn)(http_upgraded *u, void *ctx);
+
+/*
+ * Answer 101 Switching Protocols with `Upgrade: <protocol_z>` and the
+ * headers set with http_set_header(), then run fn(u, ctx) on a new thread.
+ * Takes ctx: ctx_free(ctx) runs once fn has returned, or as soon as it is
+ * known that fn never will (a client gone before the 101, a failed thread).
+ * @return CAIRN_OK; CAIRN_ELIMIT when max_upgrades connections are upgraded
+ *         already: nothing was sent, the caller answers (e.g. 429);
+ *         CAIRN_ENOMEM / CAIRN_EIO after a 500 went out.
+ */
+int http_respond_upgrade(http_req *r, const char *protocol_z, http_upgrade_fn fn, void *ctx,
+                         void (*ctx_free)(void *ctx));
+/* The socket (blocking, with a 5 s send timeout). Read and write it; never close it. */
+int http_upgraded_fd(const http_upgraded *u);
+/* Bytes the client sent after the request that were read before the upgrade (borrowed; may be 0). */
+const uint8_t *http_upgraded_extra(const http_upgraded *u, size_t *len);
+/*
+ * Wait up to timeout_ms for the socket to be readable.
+ * @return 1 readable (or hung up: the next read says), 0 timed out,
+ *         -1 the server is stopping (return from the upgrade function).
+ */
+int http_upgraded_wait(http_upgraded *u, int timeout_ms);
+/* Upgraded connections open now. */
+unsigned http_upgrades(const http_server *s);
 #endif

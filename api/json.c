@@ -19,16 +19,11 @@
  * included) becomes \ufffd. Runs of plain bytes are copied with one memcpy.
  *
  * Numbers: sample values must be strings holding the shortest decimal that
- * parses back to the same double. Finding it: try 15 significant digits
- * with printf; any decimal of at most 15 digits survives the trip through a
- * double unchanged (DBL_DIG), so if the 15-digit text round-trips, stripping
- * its trailing zeros gives the shortest form. Otherwise the nearest 16-digit
- * decimal is the answer if any 16-digit one round-trips, and 17 digits
- * always do. Subnormals have fewer bits than DBL_DIG assumes and take the
- * slow path (every precision from 1 up). Integers below 2^53 skip printf.
- * The digits are then laid out like Go's strconv.FormatFloat(v, 'f'|'e', -1):
- * Prometheus uses 'e' only for |v| < 1e-6 or |v| >= 1e21 (two-digit minimum
- * exponent: "1e-07"), Loki always 'f'.
+ * parses back to the same double. The digits come from dtoa.c (Schubfach:
+ * integer arithmetic only, ~25 ns instead of the ~440 ns a printf/strtod
+ * search took), and are laid out like Go's strconv.FormatFloat(v, 'f'|'e',
+ * -1): Prometheus uses 'e' only for |v| < 1e-6 or |v| >= 1e21 (two-digit
+ * minimum exponent: "1e-07"), Loki always 'f'.
  *
  * Timestamps are JSON numbers of seconds with millisecond precision:
  * Prometheus prints the fraction as exactly three digits when it is not zero
@@ -38,11 +33,10 @@
  * Thread safety: a writer belongs to one request; nothing here is shared.
  */
 #include <math.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "cairn.h"
+#include "dtoa.h"
 #include "json.h"
 #include "mem.h"
 
@@ -272,126 +266,18 @@ void jw_null(jw *w) { jw_raw(w, "null", 4); }
 
 /* ==== Floats ================================================================================ */
 
-/* Digits and exponent of "%.*e" output; returns the digit count. */
-static size_t parse_e(const char *t, char digits[18], int *e10)
-{
-    size_t n = 0;
-    const char *p = t;
-    for (; *p && *p != 'e'; p++)
-        if (*p >= '0' && *p <= '9') digits[n++] = *p;
-    int x = atoi(p + 1);
-    while (n > 1 && digits[n - 1] == '0') n--;
-    digits[n] = 0;
-    *e10 = x + 1;
-    return n;
-}
-
-static int try_prec(double a, int prec, char digits[18], int *e10, size_t *n)
-{
-    char t[40];
-    snprintf(t, sizeof t, "%.*e", prec, a);
-    if (strtod(t, NULL) != a) return 0;
-    *n = parse_e(t, digits, e10);
-    return 1;
-}
-
-/*
- * Round the 17-digit string d17 (no dot) to `k` digits into out; returns 0
- * when the cut is ambiguous (the dropped digits are exactly 5 then zeros,
- * where rounding the already-rounded text could differ from rounding the
- * binary value), else 1. *carry is set when rounding adds a digit (999… → 1000…).
- */
-static int round_digits(const char *d17, int k, char *out, int *carry)
-{
-    memcpy(out, d17, (size_t)k);
-    out[k] = 0;
-    *carry = 0;
-    char first = d17[k];
-    int rest_zero = 1;
-    for (int i = k + 1; i < 17; i++)
-        if (d17[i] != '0') rest_zero = 0;
-    if (first == '5' && rest_zero) return 0;
-    if (first < '5') return 1;
-    for (int i = k - 1; i >= 0; i--) {
-        if (out[i] != '9') {
-            out[i]++;
-            return 1;
-        }
-        out[i] = '0';
-    }
-    memmove(out + 1, out, (size_t)k);
-    out[0] = '1';
-    out[k] = 0;
-    *carry = 1;
-    return 1;
-}
-
-/* Does "0.<digits> x 10^e10" read back as a? */
-static int reads_back(const char *digits, int e10, double a)
-{
-    char t[40];
-    snprintf(t, sizeof t, "0.%se%d", digits, e10);
-    return strtod(t, NULL) == a;
-}
-
-size_t jw_shortest(double v, char digits[18], int *e10)
-{
-    double a = fabs(v);
-    size_t n = 0;
-    if (a < 9007199254740992.0 && a == floor(a) && a >= 1) {
-        char tmp[24];
-        char *s = u64_digits(tmp + sizeof tmp, (uint64_t)a);
-        n = strlen(s);
-        *e10 = (int)n;
-        while (n > 1 && s[n - 1] == '0') n--;
-        memcpy(digits, s, n);
-        digits[n] = 0;
-        return n;
-    }
-    if (a < 2.2250738585072014e-308) { /* subnormal: fewer bits than DBL_DIG assumes */
-        for (int p = 0; p < 17; p++)
-            if (try_prec(a, p, digits, e10, &n)) return n;
-    }
-    /* One printf of 17 significant digits (always round-trips), then the
-     * 15- and 16-digit candidates are rounded from that text and checked with
-     * strtod; an ambiguous cut falls back to printf at that precision. */
-    char t[40], d17[18];
-    snprintf(t, sizeof t, "%.16e", a);
-    size_t k = 0;
-    const char *p = t;
-    for (; *p && *p != 'e'; p++)
-        if (*p >= '0' && *p <= '9') d17[k++] = *p;
-    d17[k] = 0;
-    int x = atoi(p + 1) + 1;
-    for (int want = 15; want <= 16; want++) {
-        char c[18];
-        int carry;
-        if (!round_digits(d17, want, c, &carry)) {
-            if (try_prec(a, want - 1, digits, e10, &n)) return n;
-            continue;
-        }
-        int ex = x + carry;
-        if (reads_back(c, ex, a)) {
-            n = (size_t)want;
-            while (n > 1 && c[n - 1] == '0') n--;
-            memcpy(digits, c, n);
-            digits[n] = 0;
-            *e10 = ex;
-            return n;
-        }
-    }
-    n = 17;
-    while (n > 1 && d17[n - 1] == '0') n--;
-    memcpy(digits, d17, n);
-    digits[n] = 0;
-    *e10 = x;
-    return n;
-}
+size_t jw_shortest(double v, char digits[18], int *e10) { return dtoa_digits(v, digits, e10); }
 
 size_t jw_fmt_go(char *dst, double v, char fmt)
 {
-    if (isnan(v)) return (size_t)sprintf(dst, "NaN");
-    if (isinf(v)) return (size_t)sprintf(dst, v > 0 ? "+Inf" : "-Inf");
+    if (isnan(v)) {
+        memcpy(dst, "NaN", 4);
+        return 3;
+    }
+    if (isinf(v)) {
+        memcpy(dst, v > 0 ? "+Inf" : "-Inf", 5);
+        return 4;
+    }
     char *o = dst;
     if (signbit(v)) *o++ = '-';
     if (v == 0) {
@@ -399,11 +285,11 @@ size_t jw_fmt_go(char *dst, double v, char fmt)
         *o = 0;
         return (size_t)(o - dst);
     }
-    char d[18];
+    char d[DTOA_MAX_DIGITS + 1];
     int e10;
-    size_t n = jw_shortest(v, d, &e10);
+    size_t n = dtoa_digits(v, d, &e10);
     if (fmt == 'p') {
-        double a = fabs(v);
+        double a = fabs(v); /* compared as doubles, as Prometheus does */
         fmt = (a < 1e-6 || a >= 1e21) ? 'e' : 'f';
     }
     if (fmt == 'e') {
@@ -417,7 +303,13 @@ size_t jw_fmt_go(char *dst, double v, char fmt)
         *o++ = 'e';
         *o++ = x < 0 ? '-' : '+';
         if (x < 0) x = -x;
-        o += sprintf(o, "%02d", x);
+        if (x >= 100) {
+            *o++ = (char)('0' + x / 100);
+            x %= 100;
+        }
+        *o++ = (char)('0' + x / 10);
+        *o++ = (char)('0' + x % 10);
+        *o = 0;
         return (size_t)(o - dst);
     }
     if (e10 <= 0) {

@@ -60,6 +60,7 @@
 #include "err.h"
 #include "logeval.h"
 #include "loki_api.h"
+#include "loki_int.h"
 #include "mem.h"
 #include "parse.h"
 #include "print.h"
@@ -113,7 +114,7 @@ int lapi_parse_time(const char *s, int64_t *t_ns)
 
 static void lerr(http_req *r, unsigned status, const char *msg) { http_respond_text(r, status, "%s", msg); }
 
-static void lerr_code(http_req *r, int code, const char *msg)
+void lapi_err_code(http_req *r, int code, const char *msg)
 {
     unsigned st;
     switch (code) {
@@ -132,7 +133,7 @@ static void bad_param(http_req *r, const char *name, const char *text)
 }
 
 /* start/end with Loki's defaults (end = now, start = end - since|1h). -1 after answering 400. */
-static int read_range(papi_req *q, int64_t *start, int64_t *end)
+int lapi_read_range(papi_req *q, int64_t *start, int64_t *end)
 {
     const char *s;
     int64_t since_ms = 3600000;
@@ -145,7 +146,7 @@ static int read_range(papi_req *q, int64_t *start, int64_t *end)
     return 0;
 }
 
-static int has_flag(http_req *r, const char *flag)
+int lapi_has_flag(http_req *r, const char *flag)
 {
     const char *h = http_header(r, "X-Loki-Response-Encoding-Flags");
     size_t fl = strlen(flag);
@@ -163,7 +164,7 @@ static int has_flag(http_req *r, const char *flag)
 
 /* ==== Output pieces ============================================================= */
 
-static void write_lset(jw *w, const cairn_label *ls, size_t n)
+void lapi_write_lset(jw *w, const cairn_label *ls, size_t n)
 {
     jw_obj(w);
     for (size_t i = 0; i < n; i++) {
@@ -235,7 +236,6 @@ typedef struct lcat {
     size_t stream, idx; /* source result stream and entry */
 } lcat;
 
-
 static int cat_cmp_fwd(const void *a, const void *b)
 {
     const lcat *x = a, *y = b;
@@ -253,7 +253,7 @@ static int cat_cmp_bwd(const void *a, const void *b)
 }
 
 typedef struct lgroup {
-    val_lset idx; /* indexed labels */
+    val_lset idx; /* the labels of origin "stream" */
     size_t stream;
 } lgroup;
 
@@ -264,57 +264,39 @@ static int group_cmp(const void *a, const void *b)
     return c ? c : (x->stream > y->stream) - (x->stream < y->stream);
 }
 
-static int name_in(const char *n, size_t nl, const char *const *names, const size_t *lens, size_t k)
+static int is_origin(const leval_stream *s, size_t i, int which)
 {
-    for (size_t i = 0; i < k; i++)
-        if (lens[i] == nl && !memcmp(names[i], n, nl)) return 1;
-    return 0;
+    int o = s->origin ? s->origin[i] : LEVAL_ORIGIN_STREAM;
+    if (o == LEVAL_ORIGIN_ERROR) o = LEVAL_ORIGIN_PARSED;
+    return o == which;
 }
 
-/* Write one stream value's third element: {"structuredMetadata":{…},"parsed":{…}}, keys only when non-empty. */
-static void write_cat_extra(jw *w, val_lset ls, const char *const *idx, const size_t *idx_len, size_t n_idx,
-                            int parsers)
+/* One category of a stream's labels as an object under `key`; nothing when empty. */
+static void write_category(jw *w, const leval_stream *s, const char *key, int which)
 {
+    size_t n = 0;
+    for (size_t i = 0; i < s->ls.n; i++) n += is_origin(s, i, which);
+    if (!n) return;
+    jw_key(w, key);
     jw_obj(w);
-    size_t extra = 0;
-    for (size_t i = 0; i < ls.n; i++) extra += !name_in(ls.v[i].name, ls.v[i].name_len, idx, idx_len, n_idx);
-    if (extra) {
-        jw_key(w, parsers ? "parsed" : "structuredMetadata");
-        jw_obj(w);
-        for (size_t i = 0; i < ls.n; i++) {
-            if (name_in(ls.v[i].name, ls.v[i].name_len, idx, idx_len, n_idx)) continue;
-            jw_keyn(w, ls.v[i].name, ls.v[i].name_len);
-            jw_str(w, ls.v[i].value, ls.v[i].value_len);
-        }
-        jw_obj_end(w);
+    for (size_t i = 0; i < s->ls.n; i++) {
+        if (!is_origin(s, i, which)) continue;
+        jw_keyn(w, s->ls.v[i].name, s->ls.v[i].name_len);
+        jw_str(w, s->ls.v[i].value, s->ls.v[i].value_len);
     }
     jw_obj_end(w);
 }
 
-static int pipeline_has_parser(const ast_node *root)
+/* A value's third element: {"structuredMetadata":{…},"parsed":{…}}, each key only when non-empty. */
+static void write_cat_extra(jw *w, const leval_stream *s)
 {
-    while (root && root->kind == AST_PAREN) root = root->u.paren.expr;
-    if (!root || root->kind != AST_LOG_SELECTOR) return 0;
-    for (size_t i = 0; i < root->u.log.n_stages; i++) {
-        switch (root->u.log.stages[i].kind) {
-        case AST_ST_JSON:
-        case AST_ST_LOGFMT:
-        case AST_ST_REGEXP:
-        case AST_ST_PATTERN:
-        case AST_ST_UNPACK:
-        case AST_ST_LABEL_FORMAT: return 1;
-        default: break;
-        }
-    }
-    return 0;
+    jw_obj(w);
+    write_category(w, s, "structuredMetadata", LEVAL_ORIGIN_META);
+    write_category(w, s, "parsed", LEVAL_ORIGIN_PARSED);
+    jw_obj_end(w);
 }
 
-/*
- * Streams result. legacy: as the evaluator grouped them. categorize: grouped
- * by indexed labels, entries merged in direction order, 3-tuples.
- */
-static int write_streams(jw *w, arena *ar, cairn_db *db, const ast_node *root, const leval_result *res, int cat,
-                         int backward, int64_t start, int64_t end, cairn_err *e)
+int lapi_write_streams(jw *w, arena *ar, const leval_result *res, int cat, int backward, cairn_err *e)
 {
     jw_arr(w);
     if (!cat) {
@@ -322,7 +304,7 @@ static int write_streams(jw *w, arena *ar, cairn_db *db, const ast_node *root, c
             const leval_stream *s = &res->streams[i];
             jw_obj(w);
             jw_key(w, "stream");
-            write_lset(w, s->ls.v, s->ls.n);
+            lapi_write_lset(w, s->ls.v, s->ls.n);
             jw_key(w, "values");
             jw_arr(w);
             for (size_t k = 0; k < s->n; k++) {
@@ -337,43 +319,19 @@ static int write_streams(jw *w, arena *ar, cairn_db *db, const ast_node *root, c
         jw_arr_end(w);
         return CAIRN_OK;
     }
-    /* indexed label names of the selected streams */
-    const ast_node *sel = root;
-    while (sel->kind == AST_PAREN) sel = sel->u.paren.expr;
-    cairn_matcher *m = arena_alloc(ar, (sel->u.log.n_m + 1) * sizeof *m);
-    if (!m) return err_set(e, CAIRN_ENOMEM, "out of memory");
-    for (size_t i = 0; i < sel->u.log.n_m; i++) {
-        const ast_matcher *am = &sel->u.log.m[i];
-        int op = am->op == AST_MATCH_EQ ? CAIRN_MATCH_EQ
-                 : am->op == AST_MATCH_NEQ ? CAIRN_MATCH_NE
-                 : am->op == AST_MATCH_RE  ? CAIRN_MATCH_RE
-                                           : CAIRN_MATCH_NRE;
-        m[i] = (cairn_matcher){op, am->name.p, am->name.len, am->value.p, am->value.len};
-    }
-    cairn_strings *st;
-    int rc = cairn_label_names(db, CAIRN_KIND_LOG, m, sel->u.log.n_m, start, end, &st, e);
-    if (rc) return rc;
-    size_t n_idx = cairn_strings_count(st), k = 0;
-    const char **idx = arena_alloc(ar, (n_idx + 1) * sizeof *idx);
-    size_t *idx_len = arena_alloc(ar, (n_idx + 1) * sizeof *idx_len);
-    const char *sv;
-    size_t sn;
-    while (idx && idx_len && k < n_idx && cairn_strings_next(st, &sv, &sn)) {
-        idx[k] = arena_strdup(ar, sv, sn);
-        idx_len[k] = sn;
-        if (!idx[k]) break;
-        k++;
-    }
-    cairn_strings_close(st);
-    if (!idx || !idx_len || k < n_idx) return err_set(e, CAIRN_ENOMEM, "out of memory");
-    int parsers = pipeline_has_parser(root);
-    /* group result streams by their indexed subset */
+    /* Group the evaluator's streams (split by labels and origins) by their
+     * stream-origin labels, as Loki's categorize iterator re-keys entries. */
     size_t ns = res->n_streams;
     lgroup *g = arena_alloc(ar, (ns + 1) * sizeof *g);
     if (!g) return err_set(e, CAIRN_ENOMEM, "out of memory");
     for (size_t i = 0; i < ns; i++) {
-        if (val_lset_filter(ar, res->streams[i].ls, idx, idx_len, n_idx, 1, &g[i].idx))
-            return err_set(e, CAIRN_ENOMEM, "out of memory");
+        const leval_stream *s = &res->streams[i];
+        cairn_label *v = arena_alloc(ar, (s->ls.n + 1) * sizeof *v);
+        if (!v) return err_set(e, CAIRN_ENOMEM, "out of memory");
+        size_t k = 0;
+        for (size_t j = 0; j < s->ls.n; j++)
+            if (is_origin(s, j, LEVAL_ORIGIN_STREAM)) v[k++] = s->ls.v[j];
+        g[i].idx = (val_lset){v, k};
         g[i].stream = i;
     }
     qsort(g, ns, sizeof *g, group_cmp);
@@ -390,7 +348,7 @@ static int write_streams(jw *w, arena *ar, cairn_db *db, const ast_node *root, c
         if (j - i > 1) qsort(ents, ne, sizeof *ents, backward ? cat_cmp_bwd : cat_cmp_fwd);
         jw_obj(w);
         jw_key(w, "stream");
-        write_lset(w, g[i].idx.v, g[i].idx.n);
+        lapi_write_lset(w, g[i].idx.v, g[i].idx.n);
         jw_key(w, "values");
         jw_arr(w);
         for (size_t y = 0; y < ne; y++) {
@@ -399,7 +357,7 @@ static int write_streams(jw *w, arena *ar, cairn_db *db, const ast_node *root, c
             jw_arr(w);
             jw_ns_str(w, en->t_ns);
             jw_str(w, en->line, en->len);
-            write_cat_extra(w, s->ls, idx, idx_len, n_idx, parsers);
+            write_cat_extra(w, s);
             jw_arr_end(w);
         }
         jw_arr_end(w);
@@ -425,7 +383,7 @@ static void write_metric(jw *w, const leval_result *res)
     for (size_t i = 0; i < v->n; i++) {
         jw_obj(w);
         jw_key(w, "metric");
-        write_lset(w, v->s[i].ls.v, v->s[i].ls.n);
+        lapi_write_lset(w, v->s[i].ls.v, v->s[i].ls.n);
         if (res->kind == LEVAL_VECTOR) {
             jw_key(w, "value");
             jw_arr(w);
@@ -468,7 +426,7 @@ static void run_query(papi_ctx *c, papi_req *q, int range)
         else if (strcasecmp(s, "backward")) return lerr(r, 400, "invalid direction: must be forward or backward");
     }
     if (range) {
-        if (read_range(q, &prm.start_ns, &prm.end_ns)) return;
+        if (lapi_read_range(q, &prm.start_ns, &prm.end_ns)) return;
         if (prm.end_ns < prm.start_ns) return lerr(r, 400, "end timestamp must not be before start time");
         int64_t step_ms;
         if ((s = papi_arg(q, "step"))) {
@@ -506,11 +464,12 @@ static void run_query(papi_ctx *c, papi_req *q, int range)
     if (c->max_series) o.max_series = c->max_series;
     cairn_db *db = papi_db(c, r, 1);
     if (!db || !papi_gate_enter(c, r, 1)) return;
+    prm.categorize = is_log && lapi_has_flag(r, "categorize-labels");
     leval_result res;
     int rc = leval_eval(q->ar, db, root, &prm, &o, &res, &e);
     papi_gate_leave(c);
-    if (rc) return lerr_code(r, rc, e.msg);
-    int cat = res.kind == LEVAL_STREAMS && has_flag(r, "categorize-labels");
+    if (rc) return lapi_err_code(r, rc, e.msg);
+    int cat = res.kind == LEVAL_STREAMS && prm.categorize;
     jw w;
     jw_init(&w, 4096 + res.stats.entries_returned * 96 + res.stats.series_returned * 64 * (res.v.n_steps + 1));
     papi_begin(&w);
@@ -528,11 +487,10 @@ static void run_query(papi_ctx *c, papi_req *q, int range)
     }
     jw_key(&w, "result");
     if (res.kind == LEVAL_STREAMS) {
-        rc = write_streams(&w, q->ar, db, root, &res, cat, prm.direction == CAIRN_BACKWARD, prm.start_ns,
-                           prm.end_ns, &e);
+        rc = lapi_write_streams(&w, q->ar, &res, cat, prm.direction == CAIRN_BACKWARD, &e);
         if (rc) {
             jw_free(&w);
-            return lerr_code(r, rc, e.msg);
+            return lapi_err_code(r, rc, e.msg);
         }
     } else {
         write_metric(&w, &res);
@@ -561,7 +519,7 @@ static void h_query_range(http_req *r, void *ctx)
 /* ==== labels, values, series ============================================================== */
 
 /* The selector of `query` (optional) into matchers. -1 after answering 400. */
-static int opt_selector(papi_req *q, const char *text, cairn_matcher **m, size_t *n)
+int lapi_opt_selector(papi_req *q, const char *text, cairn_matcher **m, size_t *n)
 {
     *m = NULL;
     *n = 0;
@@ -581,7 +539,7 @@ static void strings_answer(papi_ctx *c, http_req *r, const char *name)
         lerr(r, 500, "out of memory");
         goto out;
     }
-    if (read_range(&q, &start, &end) || opt_selector(&q, papi_arg(&q, "query"), &m, &nm)) goto out;
+    if (lapi_read_range(&q, &start, &end) || lapi_opt_selector(&q, papi_arg(&q, "query"), &m, &nm)) goto out;
     cairn_db *db = papi_db(c, r, 1);
     if (!db || !papi_gate_enter(c, r, 1)) goto out;
     cairn_strings *st = NULL;
@@ -590,7 +548,7 @@ static void strings_answer(papi_ctx *c, http_req *r, const char *name)
                   : cairn_label_names(db, CAIRN_KIND_LOG, m, nm, start, end, &st, &e);
     papi_gate_leave(c);
     if (rc) {
-        lerr_code(r, rc, e.msg);
+        lapi_err_code(r, rc, e.msg);
         goto out;
     }
     jw w;
@@ -655,7 +613,7 @@ static void h_series(http_req *r, void *ctx)
         lerr(r, 500, "out of memory");
         goto out;
     }
-    if (read_range(&q, &start, &end)) goto out;
+    if (lapi_read_range(&q, &start, &end)) goto out;
     nsel = papi_arg_all(&q, "match[]", NULL, 0);
     const char **txt = arena_alloc(q.ar, (nsel + 1) * sizeof *txt);
     if (!txt) {
@@ -675,7 +633,7 @@ static void h_series(http_req *r, void *ctx)
         goto out;
     }
     for (size_t i = 0; i < nsel; i++)
-        if (opt_selector(&q, txt[i], &ms[i], &mn[i])) goto out;
+        if (lapi_opt_selector(&q, txt[i], &ms[i], &mn[i])) goto out;
     cairn_db *db = papi_db(c, r, 1);
     if (!db || !papi_gate_enter(c, r, 1)) goto out;
     sets = mem_calloc(nsel, sizeof *sets);
@@ -701,7 +659,7 @@ static void h_series(http_req *r, void *ctx)
     }
     papi_gate_leave(c);
     if (rc) {
-        lerr_code(r, rc, e.msg);
+        lapi_err_code(r, rc, e.msg);
         goto out;
     }
     if (nv) qsort(v, nv, sizeof *v, lref_cmp);
@@ -710,7 +668,7 @@ static void h_series(http_req *r, void *ctx)
     papi_begin(&w);
     jw_arr(&w);
     for (size_t i = 0; i < nv; i++)
-        if (!i || v[i].id != v[i - 1].id) write_lset(&w, v[i].ls, v[i].n);
+        if (!i || v[i].id != v[i - 1].id) lapi_write_lset(&w, v[i].ls, v[i].n);
     jw_arr_end(&w);
     papi_end(r, &w, NULL);
 out:
@@ -858,7 +816,7 @@ static void scan_answer(papi_ctx *c, http_req *r, sc_kind kind)
         lerr(r, 400, "query parameter is required");
         goto out;
     }
-    if (read_range(&q, &sc.start, &sc.end) || opt_selector(&q, text, &m, &nm)) goto out;
+    if (lapi_read_range(&q, &sc.start, &sc.end) || lapi_opt_selector(&q, text, &m, &nm)) goto out;
     uint64_t limit = 100;
     if ((s = papi_arg(&q, "limit")) && (papi_parse_uint(s, &limit) || !limit)) {
         lerr(r, 400, "limit must be a positive value");
@@ -899,7 +857,7 @@ static void scan_answer(papi_ctx *c, http_req *r, sc_kind kind)
     int rc = scan_streams(db, q.ar, m, nm, tl, tll, ntl, &sc, &e);
     papi_gate_leave(c);
     if (rc) {
-        lerr_code(r, rc, e.msg);
+        lapi_err_code(r, rc, e.msg);
         goto out;
     }
     jw w;
@@ -930,7 +888,7 @@ static void scan_answer(papi_ctx *c, http_req *r, sc_kind kind)
     for (size_t i = 0; i < n; i++) {
         jw_obj(&w);
         jw_key(&w, "metric");
-        write_lset(&w, sc.v[i].key.v, sc.v[i].key.n);
+        lapi_write_lset(&w, sc.v[i].key.v, sc.v[i].key.n);
         if (kind == SC_VOLUME) {
             jw_key(&w, "value");
             jw_arr(&w);
@@ -973,7 +931,7 @@ static void h_detected_labels(http_req *r, void *ctx)
         lerr(r, 500, "out of memory");
         goto out;
     }
-    if (read_range(&q, &start, &end) || opt_selector(&q, papi_arg(&q, "query"), &m, &nm)) goto out;
+    if (lapi_read_range(&q, &start, &end) || lapi_opt_selector(&q, papi_arg(&q, "query"), &m, &nm)) goto out;
     cairn_db *db = papi_db(c, r, 1);
     if (!db || !papi_gate_enter(c, r, 1)) goto out;
     cairn_err e;
@@ -1008,7 +966,7 @@ static void h_detected_labels(http_req *r, void *ctx)
     jw_obj_end(&w);
     if (rc) {
         jw_free(&w);
-        lerr_code(r, rc, e.msg);
+        lapi_err_code(r, rc, e.msg);
         goto out;
     }
     papi_send(r, &w, 200);

@@ -8,7 +8,7 @@
  *   compare_load send  --in FILE --port P [--path /api/v1/write] [--clients C]
  *                      [--window W] [--pid PID]
  *   compare_load logs  --port P --mb M [--streams S] [--batch B] [--clients C]
- *                      [--pid PID] --raw FILE
+ *                      [--pid PID] [--rr 1] --raw FILE
  *
  * Why one program with a body file. The peers are compared on ingest speed,
  * so the client must cost the same for each and nearly nothing next to the
@@ -40,7 +40,8 @@
  * `logs` generates bench/logs_dataset.h lines (JSON and logfmt, 20 streams),
  * writes them as one newline-separated raw file (the input of the zstd, gzip
  * and grep baselines) and pushes them as Loki protobuf+snappy requests of B
- * lines. Output of every command: key=value lines on stdout. Single process;
+ * lines, client s % C carrying stream s (with --rr 1, requests of consecutive
+ * lines round-robin over the clients instead). Output of every command: key=value lines on stdout. Single process;
  * threads only in `send`/`logs`, sharing an atomic failure flag.
  */
 #include <arpa/inet.h>
@@ -203,7 +204,7 @@ static int roundtrip(int fd, int port, const char *path, const char *headers, co
 typedef struct opts {
     size_t series, batch;
     uint64_t scrapes, seed, step_ms, window, mb;
-    int port, clients, streams;
+    int port, clients, streams, rr;
     long pid;
     const char *in, *out, *path, *raw;
 } opts;
@@ -225,6 +226,7 @@ static void parse(opts *o, int argc, char **argv)
         else if (!strcmp(k, "--clients")) o->clients = atoi(v);
         else if (!strcmp(k, "--streams")) o->streams = atoi(v);
         else if (!strcmp(k, "--pid")) o->pid = atol(v);
+        else if (!strcmp(k, "--rr")) o->rr = atoi(v);
         else if (!strcmp(k, "--in")) o->in = v;
         else if (!strcmp(k, "--out")) o->out = v;
         else if (!strcmp(k, "--path")) o->path = v;
@@ -385,6 +387,7 @@ static void *send_worker(void *arg)
         for (uint64_t k = k0; k < k0 + s->window && k < scrapes && fd >= 0 && !atomic_load(&s->failed); k++)
             for (uint64_t b = (uint64_t)w->id; b < s->per_scrape; b += (uint64_t)s->clients) {
                 const body *r = &s->v[k * s->per_scrape + b];
+                if (!r->len) continue; /* padding of the log request lists */
                 int st = roundtrip(fd, s->port, s->path, s->headers, r->p, r->len, rb, sizeof rb);
                 if (st < 200 || st >= 300) {
                     if (st < 0) fprintf(stderr, "request failed: %s\n", strerror(errno));
@@ -468,6 +471,7 @@ static int cmd_logs(const opts *o)
     if (!o->port || !o->raw) fprintf(stderr, "compare_load logs: --port P --raw FILE\n"), exit(2);
     if (o->streams < 1 || o->streams > 1000) fprintf(stderr, "compare_load logs: --streams 1..1000\n"), exit(2);
     size_t per_req = o->batch == 500 ? 1000 : o->batch; /* 500 is the metric default */
+    int C = o->clients, by_stream = !o->rr;
     gen g;
     gen_init(&g, o->streams);
     /* cairn, like Loki, rejects entries older than a week: move the generator's clock so that
@@ -478,26 +482,29 @@ static int cmd_logs(const opts *o)
     FILE *rf = fopen(o->raw, "w");
     if (!rf) perror(o->raw), exit(1);
     uint64_t target = o->mb << 20, raw_bytes = 0, lines = 0;
-    /* per request: lines grouped by stream, each stream's entries in generation order */
-    bbuf *per = calloc((size_t)o->streams, sizeof *per);
-    size_t *cnt = calloc((size_t)o->streams, sizeof *cnt);
-    body *v = NULL;
-    size_t nv = 0, cv = 0;
+    /* One pending request per client. By stream (default): client s % C owns stream s, so
+     * each stream's entries arrive in generation order (as from one promtail per stream
+     * set); --rr 1: lines go to requests in generation order and request r to client r % C,
+     * so a stream's entries interleave across connections. */
+    bbuf *per = calloc((size_t)C * (size_t)o->streams, sizeof *per);
+    size_t *cnt = calloc((size_t)C * (size_t)o->streams, sizeof *cnt), *in_req = calloc((size_t)C, sizeof *in_req);
+    body **lists = calloc((size_t)C, sizeof *lists);
+    size_t *nl = calloc((size_t)C, sizeof *nl), *cl = calloc((size_t)C, sizeof *cl);
     bbuf raw = {0}, st = {0}, en = {0}, tsm = {0}, out = {0};
     char line[4096];
-    while (raw_bytes < target) {
-        size_t in_req = 0;
-        for (int s = 0; s < o->streams; s++) per[s].len = 0, cnt[s] = 0;
-        while (in_req < per_req && raw_bytes < target) {
-            int64_t t;
-            size_t len;
+    int rr_next = 0;
+    for (int done = 0; !done;) {
+        int64_t t;
+        size_t len;
+        if (raw_bytes < target) {
             int s = gen_next(&g, &t, line, sizeof line, &len);
             t += shift;
             if (t < t_first) t_first = t;
             if (t > t_last) t_last = t;
             fwrite(line, 1, len, rf);
             fputc('\n', rf);
-            raw_bytes += len, lines++, in_req++;
+            raw_bytes += len, lines++;
+            int c = by_stream ? s % C : rr_next;
             tsm.len = 0;
             bb_key(&tsm, 1, 0);
             bb_varint(&tsm, (uint64_t)(t / 1000000000));
@@ -506,42 +513,63 @@ static int cmd_logs(const opts *o)
             en.len = 0;
             bb_msg(&en, 1, &tsm);
             bb_bytes(&en, 2, line, len);
-            bb_msg(&per[s], 2, &en);
-            cnt[s]++;
+            bb_msg(&per[(size_t)c * (size_t)o->streams + (size_t)s], 2, &en);
+            cnt[(size_t)c * (size_t)o->streams + (size_t)s]++;
+            in_req[c]++;
+        } else {
+            done = 1;
         }
-        raw.len = 0;
-        for (int s = 0; s < o->streams; s++) {
-            if (!cnt[s]) continue;
-            char lab[200];
-            int ln = snprintf(lab, sizeof lab, "{app=\"%s\", format=\"%s\", pod=\"pod-%02d\"}", services[s % 5],
-                              log_format(s), s);
-            st.len = 0;
-            bb_bytes(&st, 1, lab, (size_t)ln);
-            bb_put(&st, per[s].p, per[s].len);
-            bb_msg(&raw, 1, &st);
+        /* emit every full request, and at the end every non-empty one */
+        for (int k = 0; k < C; k++) {
+            if (!in_req[k] || (!done && in_req[k] < per_req)) continue;
+            raw.len = 0;
+            for (int q = 0; q < o->streams; q++) {
+                size_t at = (size_t)k * (size_t)o->streams + (size_t)q;
+                if (!cnt[at]) continue;
+                char lab[200];
+                int ln = snprintf(lab, sizeof lab, "{app=\"%s\", format=\"%s\", pod=\"pod-%02d\"}", services[q % 5],
+                                  log_format(q), q);
+                st.len = 0;
+                bb_bytes(&st, 1, lab, (size_t)ln);
+                bb_put(&st, per[at].p, per[at].len);
+                bb_msg(&raw, 1, &st);
+                per[at].len = 0, cnt[at] = 0;
+            }
+            snappy_into(&raw, &out);
+            if (nl[k] == cl[k]) lists[k] = realloc(lists[k], (cl[k] = cl[k] ? cl[k] * 2 : 256) * sizeof **lists);
+            uint8_t *copy = malloc(out.len);
+            memcpy(copy, out.p, out.len);
+            lists[k][nl[k]++] = (body){copy, out.len};
+            in_req[k] = 0;
+            if (!by_stream) rr_next = (rr_next + 1) % C;
         }
-        snappy_into(&raw, &out);
-        if (nv == cv) v = realloc(v, (cv = cv ? cv * 2 : 256) * sizeof *v);
-        uint8_t *copy = malloc(out.len);
-        memcpy(copy, out.p, out.len);
-        v[nv++] = (body){copy, out.len};
     }
+    /* interleave the per-client lists: request k * C + c is client c's k-th (empty = skipped) */
+    size_t rounds = 0;
+    for (int k = 0; k < C; k++)
+        if (nl[k] > rounds) rounds = nl[k];
+    size_t nv = rounds * (size_t)C;
+    body *v = calloc(nv ? nv : 1, sizeof *v);
+    for (int k = 0; k < C; k++)
+        for (size_t i = 0; i < nl[k]; i++) v[i * (size_t)C + (size_t)k] = lists[k][i];
     if (fclose(rf)) perror(o->raw), exit(1);
-    /* one window of all requests, request r sent by client r % C: entries of a stream may
-     * arrive slightly out of order across requests, as from several pushers */
-    sender s = {.v = v, .n_req = nv, .per_scrape = nv, .window = 1, .port = o->port, .clients = o->clients,
-                .path = "/loki/api/v1/push", .headers = "Content-Type: application/x-protobuf\r\n"};
+    /* request k * C + c goes to client c (the scrape loop of send_worker with C "batches") */
+    sender s = {.v = v, .n_req = nv, .per_scrape = (uint64_t)C, .window = rounds ? rounds : 1, .port = o->port,
+                .clients = C, .path = "/loki/api/v1/push", .headers = "Content-Type: application/x-protobuf\r\n"};
     double wall, cpu;
     int failed = run_senders(&s, o->pid, &wall, &cpu);
     uint64_t wire = 0;
-    for (size_t i = 0; i < nv; i++) wire += v[i].len, free((void *)v[i].p);
+    size_t n_sent = 0;
+    for (size_t i = 0; i < nv; i++) wire += v[i].len, n_sent += v[i].len > 0, free((void *)v[i].p);
     printf("ok=%d\nlines=%" PRIu64 "\nraw_bytes=%" PRIu64 "\nrequests=%zu\nwire_bytes=%" PRIu64 "\nstreams=%d\n",
-           !failed, lines, raw_bytes, nv, wire, o->streams);
+           !failed, lines, raw_bytes, n_sent, wire, o->streams);
+    printf("order=%s\n", by_stream ? "by-stream" : "round-robin");
     printf("wall_s=%.4f\nserver_cpu_s=%.3f\nmb_per_s=%.2f\n", wall, cpu, (double)raw_bytes / 1e6 / wall);
     printf("t_first_ns=%" PRId64 "\nt_last_ns=%" PRId64 "\n", t_first, t_last);
     free(v), free(raw.p), free(st.p), free(en.p), free(tsm.p), free(out.p);
-    for (int i = 0; i < o->streams; i++) free(per[i].p);
-    free(per), free(cnt), free(g.cum);
+    for (size_t i = 0; i < (size_t)C * (size_t)o->streams; i++) free(per[i].p);
+    for (int k = 0; k < C; k++) free(lists[k]);
+    free(per), free(cnt), free(in_req), free(lists), free(nl), free(cl), free(g.cum);
     return failed;
 }
 

@@ -168,7 +168,11 @@ int cairn_logql_open(cairn_db *db, const char *text, size_t len, int64_t start_n
     }
     q->ar = ar;
     if ((rc = parse_query(ar, QLANG_LOGQL, text ? text : "", len, &root, err))) goto fail;
-    leval_params prm = {start_ns, step_ns ? end_ns : start_ns, step_ns, limit, direction};
+    leval_params prm = {.start_ns = start_ns,
+                        .end_ns = step_ns ? end_ns : start_ns,
+                        .step_ns = step_ns,
+                        .limit = limit,
+                        .direction = direction};
     if (leval_is_log_query(root) && !step_ns) {
         /* a log query reads [start, end) whatever the step; the evaluator wants a range */
         prm.end_ns = end_ns;
@@ -237,8 +241,10 @@ int cairn_query_open(cairn_db *db, int lang, const char *text, size_t len, int64
                           err)))
         goto fail;
     if (lang == CAIRN_LANG_LOGQL) {
-        leval_params prm = {start_ms * 1000000, (step_ms ? end_ms : start_ms) * 1000000, step_ms * 1000000, 0,
-                            CAIRN_BACKWARD};
+        leval_params prm = {.start_ns = start_ms * 1000000,
+                            .end_ns = (step_ms ? end_ms : start_ms) * 1000000,
+                            .step_ns = step_ms * 1000000,
+                            .direction = CAIRN_BACKWARD};
         if ((rc = logql_run(q, db, root, &prm, &o, err))) goto fail;
         *out = q;
         return CAIRN_OK;

@@ -245,8 +245,10 @@ static int lq_select(lq *q, const ast_node *sel, int64_t mint, int64_t maxt, lq_
 
 typedef struct lq_index {
     val_map map;
-    val_lset *ls; /* by index */
+    val_lset *ls;  /* by index */
+    uint8_t **org; /* by index: label origins (log queries), or NULL */
     size_t n, cap;
+    int by_origin; /* categorised log queries: equal labels of different origins are different streams */
 } lq_index;
 
 static int lq_index_init(lq *q, lq_index *x)
@@ -266,32 +268,53 @@ static int lq_lset_eq_raw(val_lset a, const cairn_label *b, size_t n)
     return 1;
 }
 
-/* Index of the label set (adding it when new: *added = 1). */
-static int lq_index_get(lq *q, lq_index *x, const cairn_label *ls, size_t n, int32_t *idx, int *added)
+/*
+ * Index of the label set (adding it when new: *added = 1). `org` (n bytes,
+ * or NULL) are the labels' origins: kept with a new set, and part of the
+ * key when x->by_origin.
+ */
+static int lq_index_get_org(lq *q, lq_index *x, const cairn_label *ls, size_t n, const uint8_t *org, int32_t *idx,
+                            int *added)
 {
     val_lset tmp = {ls, n};
     uint64_t h = val_lset_hash(tmp);
+    int keyed = org && x->by_origin;
+    if (keyed)
+        for (size_t i = 0; i < n; i++) h = (h ^ (uint64_t)(org[i] + 1) * (i + 1)) * 0x100000001b3ULL;
     size_t cur = 0;
     int32_t i;
     *added = 0;
     while ((i = val_map_next(&x->map, h, &cur)) >= 0)
-        if (lq_lset_eq_raw(x->ls[i], ls, n)) {
+        if (lq_lset_eq_raw(x->ls[i], ls, n) && (!keyed || !memcmp(x->org[i], org, n))) {
             *idx = i;
             return CAIRN_OK;
         }
     if (x->n == x->cap) {
         size_t nc = x->cap ? 2 * x->cap : 16;
         val_lset *nl = arena_alloc(q->ar, nc * sizeof *nl);
-        if (!nl) return lq_oom(q);
+        uint8_t **no = arena_calloc(q->ar, nc, sizeof *no);
+        if (!nl || !no) return lq_oom(q);
         if (x->n) memcpy(nl, x->ls, x->n * sizeof *nl);
+        if (x->n && x->org) memcpy(no, x->org, x->n * sizeof *no);
         x->ls = nl;
+        x->org = no;
         x->cap = nc;
+    }
+    if (org) {
+        x->org[x->n] = arena_alloc(q->ar, n ? n : 1);
+        if (!x->org[x->n]) return lq_oom(q);
+        if (n) memcpy(x->org[x->n], org, n);
     }
     RETURN_IF_ERR(lq_lset_dup(q, ls, n, &x->ls[x->n]));
     if (val_map_put(&x->map, h, (int32_t)x->n)) return lq_oom(q);
     *idx = (int32_t)x->n++;
     *added = 1;
     return CAIRN_OK;
+}
+
+static int lq_index_get(lq *q, lq_index *x, const cairn_label *ls, size_t n, int32_t *idx, int *added)
+{
+    return lq_index_get_org(q, x, ls, n, NULL, idx, added);
 }
 
 /* ---- log queries ---------------------------------------------------------------------------------------- */
@@ -324,7 +347,7 @@ static int lq_src_next(lq *q, lpipe *p, lq_src *s, lq_index *x)
         size_t nl;
         if (lpipe_labels(p, &ls, &nl)) return lq_oom(q);
         int added;
-        RETURN_IF_ERR(lq_index_get(q, x, ls, nl, &s->out, &added));
+        RETURN_IF_ERR(lq_index_get_org(q, x, ls, nl, lpipe_label_origins(p), &s->out, &added));
         size_t ol;
         const char *o = lpipe_line(p, &ol);
         s->line = arena_strdup(q->ar, o, ol);
@@ -363,7 +386,7 @@ static int lq_cmp_streams(const void *a, const void *b)
 }
 
 static int lq_log_query(lq *q, const ast_node *sel, int64_t start, int64_t end, uint32_t limit, int backward,
-                        leval_result *res)
+                        int categorize, leval_result *res)
 {
     lq_src *src = NULL;
     size_t n_src = 0;
@@ -373,6 +396,7 @@ static int lq_log_query(lq *q, const ast_node *sel, int64_t start, int64_t end, 
     res->kind = LEVAL_STREAMS;
     if (end <= start) return CAIRN_OK;
     RETURN_IF_ERR(lq_index_init(q, &x));
+    x.by_origin = categorize;
     RETURN_IF_ERR(lq_select(q, sel, start, end - 1, &src, &n_src));
     rc = lpipe_new(q->ar, sel->u.log.stages, sel->u.log.n_stages, NULL, &p, q->err);
     if (rc) return rc;
@@ -441,6 +465,7 @@ static int lq_log_query(lq *q, const ast_node *sel, int64_t start, int64_t end, 
     for (size_t i = 0; i < x.n && i < os_cap; i++) {
         if (!os[i].n) continue;
         res->streams[k].ls = x.ls[i];
+        res->streams[k].origin = x.org[i];
         res->streams[k].e = os[i].e;
         res->streams[k].n = os[i].n;
         k++;
@@ -1645,7 +1670,8 @@ int leval_eval(arena *ar, cairn_db *db, const ast_node *root, const leval_params
         out->start_ns = start;
         out->end_ns = end;
         out->step_ns = step;
-        rc = lq_log_query(&q, lq_unparen(root), start, end, limit, prm->direction != CAIRN_FORWARD, out);
+        rc = lq_log_query(&q, lq_unparen(root), start, end, limit, prm->direction != CAIRN_FORWARD, prm->categorize,
+                          out);
         out->stats.exec_s = lq_now() - t0;
         return rc;
     }

@@ -52,6 +52,7 @@ typedef struct leval_params {
     int64_t step_ns;          /* > 0: range query; 0: instant query */
     uint32_t limit;           /* log queries: entries in total (0: 100) */
     int direction;            /* CAIRN_BACKWARD (default) or CAIRN_FORWARD */
+    int categorize;           /* log queries: group streams by labels and their origins (see leval_stream) */
 } leval_params;
 
 enum { LEVAL_STREAMS = 1, LEVAL_MATRIX = 2, LEVAL_VECTOR = 3, LEVAL_SCALAR = 4 };
@@ -62,8 +63,22 @@ typedef struct leval_entry {
     size_t len;
 } leval_entry;
 
+/*
+ * A result stream of a log query. `origin` has one byte per label of `ls`:
+ * LEVAL_ORIGIN_STREAM (an indexed label of the stored stream),
+ * LEVAL_ORIGIN_META (structured metadata of the entry) or
+ * LEVAL_ORIGIN_PARSED (added by a parser or label_format, or __error__ /
+ * __error_details__); the label that wins a name decides. Streams are
+ * grouped by their complete label set; with leval_params.categorize also by
+ * the origins, so every entry of a stream has exactly these origins (without
+ * it, `origin` is that of the stream's first entry). This is what Loki's
+ * X-Loki-Response-Encoding-Flags: categorize-labels encoding needs.
+ */
+enum { LEVAL_ORIGIN_STREAM = 0, LEVAL_ORIGIN_META = 1, LEVAL_ORIGIN_PARSED = 2, LEVAL_ORIGIN_ERROR = 3 };
+
 typedef struct leval_stream {
     val_lset ls;
+    const uint8_t *origin; /* [ls.n] LEVAL_ORIGIN_*; LEVAL_ORIGIN_ERROR counts as parsed */
     leval_entry *e;
     size_t n;
 } leval_stream;

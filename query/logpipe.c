@@ -616,6 +616,7 @@ int lpipe_labels(lpipe *p, const cairn_label **ls, size_t *n)
     for (size_t i = 0; i < k; i++) {
         if (w > 0 && lp_name_cmp(&p->out[w - 1], &p->out[i]) == 0) continue;
         if (w > 0 && p->out[w - 1].value_len == 0) w--; /* an empty winner hides the name */
+        p->prio[w] = p->prio[i];
         p->out[w++] = p->out[i];
     }
     if (w > 0 && p->out[w - 1].value_len == 0) w--;
@@ -623,6 +624,9 @@ int lpipe_labels(lpipe *p, const cairn_label **ls, size_t *n)
     *n = w;
     return CAIRN_OK;
 }
+
+/* The priorities kept above are the origins: 0 stream, 1 metadata, 2 parsed, 3 error labels. */
+const uint8_t *lpipe_label_origins(const lpipe *p) { return p->prio; }
 
 /* ---- JSON scanning ------------------------------------------------------------------------------ */
 

@@ -80,6 +80,13 @@ int lpipe_run(lpipe *p, int64_t t_ns, const char *line, size_t len, const cairn_
  * Valid until the next lpipe_run(). Returns CAIRN_OK or CAIRN_ENOMEM. */
 int lpipe_labels(lpipe *p, const cairn_label **ls, size_t *n);
 
+/* Where each label of the last lpipe_labels() output came from, one byte
+ * per label in the same order: LPIPE_ORIGIN_*. The label that wins a name
+ * decides (a parsed `app` over the stream's `app` is parsed, as in Loki's
+ * categorised LabelsBuilder). Valid until the next lpipe_run(). */
+enum { LPIPE_ORIGIN_STREAM = 0, LPIPE_ORIGIN_META = 1, LPIPE_ORIGIN_PARSED = 2, LPIPE_ORIGIN_ERROR = 3 };
+const uint8_t *lpipe_label_origins(const lpipe *p);
+
 /* The label `name` of the current entry as lookups see it (parsed, then
  * metadata, then stream label); NULL when absent. */
 const char *lpipe_get(const lpipe *p, const char *name, size_t name_len, size_t *len);

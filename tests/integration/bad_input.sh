@@ -8,7 +8,9 @@
 . "$(dirname "$0")/common.bash"
 start_cairn "$T/data" --max-body-bytes 16777216
 "$PY" "$IT/bad_input.py" "$PORT" >"$T/bad_input.log" 2>&1 || { cat "$T/bad_input.log"; die "bad input cases failed"; }
-curl -sf "$URL/metrics" | grep -q 'cairn_write_requests_rejected_total{protocol="remote_write",reason="bad_data"} [1-9]' ||
+# (read /metrics whole first: `curl | grep -q` under pipefail fails when grep exits early and curl gets SIGPIPE)
+metrics=$(curl -sf "$URL/metrics")
+grep -q 'cairn_write_requests_rejected_total{protocol="remote_write",reason="bad_data"} [1-9]' <<<"$metrics" ||
   die "/metrics does not count the rejections"
 stop_cairn
 "$CAIRN" dump --data "$T/data" >"$T/metrics_dump.txt"
