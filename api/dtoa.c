@@ -758,7 +758,7 @@ static void schubfach(uint64_t c, int q, uint64_t *m, int *e10)
 
     uint64_t s = vb >> 2, r;
     int e = k;
-    if (s >= 100) {
+    {
         uint64_t sp10 = s / 10 * 10, tp10 = sp10 + 10;
         int upin = vbl + out <= sp10 << 2;
         int wpin = (tp10 << 2) + out <= vbr;

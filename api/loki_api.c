@@ -24,13 +24,14 @@
  * (parsed labels and structured metadata included), which is exactly what
  * the evaluator returns. With it, each value is a 3-tuple whose third
  * element is always an object ({} when empty) holding "structuredMetadata"
- * and "parsed", and "stream" keeps the indexed labels only. The evaluator
- * does not tag labels by origin, so this file does: a label whose name
- * occurs among the indexed labels of the streams the selector matches is
- * indexed; any other label is "parsed" when the pipeline has a parser stage
- * and "structuredMetadata" otherwise (docs/api.md notes the corner where a
- * query has both). Result streams with equal indexed labels are merged and
- * their entries re-sorted in the requested direction.
+ * and then "parsed" (each only when non-empty), and "stream" keeps the
+ * labels of origin "stream" only. The evaluator tags every result label
+ * with its origin (query/logeval.h, leval_stream.origin: stream, structured
+ * metadata, parsed; __error__ counts as parsed, as in Loki's LabelsBuilder)
+ * and, for a categorised query, splits streams by origins too; this file
+ * then groups the result streams by their stream-origin labels (Loki's
+ * categorize iterator re-keys entries the same way) and merges their
+ * entries in the requested direction.
  *
  * Errors are plain text like Loki's: 400 for parse errors, bad parameters,
  * limits and log queries on the instant endpoint; 504 for timeouts; 503 when
@@ -40,9 +41,10 @@
  *
  * index/stats and index/volume(_range) scan the selected streams' entries
  * (bounded by the same sample limit as queries); detected_labels answers
- * from the index; detected_fields and patterns answer empty, which Grafana
- * handles by hiding the suggestions. /loki/api/v1/tail (WebSocket) is not
- * served yet: it answers 400 with a message.
+ * from the index. detected_fields, detected_field/<name>/values and
+ * patterns sample recent entries (api/loki_detect.c); /loki/api/v1/tail is
+ * the WebSocket live tail (api/loki_tail.c). loki_int.h is what the three
+ * files share.
  *
  * Threads: like prom_api.c — handlers on the pool, one arena per request.
  */
@@ -974,26 +976,9 @@ out:
     papi_req_free(&q);
 }
 
-static void h_detected_fields(http_req *r, void *ctx)
-{
-    (void)ctx;
-    static const char b[] = "{\"fields\":[],\"limit\":1000}";
-    http_respond(r, 200, "application/json", b, sizeof b - 1);
-}
-
-static void h_detected_field_values(http_req *r, void *ctx)
-{
-    (void)ctx;
-    static const char b[] = "{\"values\":[],\"limit\":1000}";
-    http_respond(r, 200, "application/json", b, sizeof b - 1);
-}
-
-static void h_patterns(http_req *r, void *ctx)
-{
-    (void)ctx;
-    static const char b[] = "{\"status\":\"success\",\"data\":[]}";
-    http_respond(r, 200, "application/json", b, sizeof b - 1);
-}
+static void h_detected_fields(http_req *r, void *ctx) { ldet_fields(ctx, r); }
+static void h_detected_field_values(http_req *r, void *ctx) { ldet_field_values(ctx, r); }
+static void h_patterns(http_req *r, void *ctx) { ldet_patterns(ctx, r); }
 
 static void h_buildinfo(http_req *r, void *ctx)
 {
@@ -1051,11 +1036,7 @@ out:
     papi_req_free(&q);
 }
 
-static void h_tail(http_req *r, void *ctx)
-{
-    (void)ctx;
-    lerr(r, 400, "live tailing (/loki/api/v1/tail over WebSocket) is not supported by cairn yet; use query_range");
-}
+static void h_tail(http_req *r, void *ctx) { ltail_handle(ctx, r); }
 
 /* ==== Routes ====================================================================================== */
 

@@ -60,6 +60,7 @@
 #include "arena.h"
 #include "err.h"
 #include "logeval.h"
+#include "loki_api.h"
 #include "loki_int.h"
 #include "mem.h"
 #include "parse.h"
@@ -235,19 +236,6 @@ static void send_close(tail *t, unsigned code, const char *why)
     send_frame(t, WS_CLOSE, p, 2 + wl);
 }
 
-typedef struct pick {
-    size_t stream, idx;
-    int64_t t;
-} pick;
-
-static int pick_cmp(const void *a, const void *b)
-{
-    const pick *x = a, *y = b;
-    if (x->t != y->t) return x->t < y->t ? -1 : 1;
-    if (x->stream != y->stream) return x->stream < y->stream ? -1 : 1;
-    return (x->idx > y->idx) - (x->idx < y->idx);
-}
-
 /*
  * Run the query over [lo, hi) in `dir`, keep entries at or above the floor
  * not sent yet, send them (oldest first) as one message. *n_read gets how
@@ -282,11 +270,6 @@ static int tail_poll(tail *t, int64_t lo, int64_t hi, uint32_t limit, int dir, s
     size_t total = 0;
     for (size_t i = 0; i < res.n_streams; i++) total += res.streams[i].n;
     *n_read = total;
-    pick *pk = arena_alloc(ar, (total + 1) * sizeof *pk);
-    if (!pk) {
-        rc = err_set(e, CAIRN_ENOMEM, "out of memory");
-        goto out;
-    }
     size_t np = 0;
     int64_t edge = dir == CAIRN_FORWARD ? INT64_MIN : INT64_MAX;
     for (size_t i = 0; i < res.n_streams; i++) {
@@ -312,10 +295,9 @@ static int tail_poll(tail *t, int64_t lo, int64_t hi, uint32_t limit, int dir, s
                 s->e[a] = s->e[b - 1];
                 s->e[b - 1] = x;
             }
-        for (size_t k = 0; k < w; k++) pk[np++] = (pick){i, k, s->e[k].t_ns};
+        np += w;
     }
     *last_t = edge;
-    (void)pick_cmp;
     if (!np) goto out;
     /* drop streams that lost every entry */
     size_t ks = 0;
@@ -344,17 +326,9 @@ out:
     return rc;
 }
 
-/* Read what the client sent and act on it. 0 = carry on, 1 = the tail is over. */
-static int tail_read(tail *t)
+/* Act on the complete client frames in rbuf. 0 = carry on, 1 = the tail is over. */
+static int tail_frames(tail *t)
 {
-    if (t->rlen == sizeof t->rbuf) { /* a data frame too large to hold: we never read those */
-        send_close(t, 1009, "message too big");
-        return 1;
-    }
-    ssize_t k = recv(t->fd, t->rbuf + t->rlen, sizeof t->rbuf - t->rlen, MSG_DONTWAIT);
-    if (k == 0) return 1;
-    if (k < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : 1;
-    t->rlen += (size_t)k;
     for (;;) {
         ws_frame f;
         cairn_err e;
@@ -375,6 +349,20 @@ static int tail_read(tail *t)
     }
 }
 
+/* Read what the client sent and act on it. 0 = carry on, 1 = the tail is over. */
+static int tail_read(tail *t)
+{
+    if (t->rlen == sizeof t->rbuf) { /* a frame too large to hold; ws_parse bounds payloads below this */
+        send_close(t, 1009, "message too big");
+        return 1;
+    }
+    ssize_t k = recv(t->fd, t->rbuf + t->rlen, sizeof t->rbuf - t->rlen, MSG_DONTWAIT);
+    if (k == 0) return 1;
+    if (k < 0) return errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR ? 0 : 1;
+    t->rlen += (size_t)k;
+    return tail_frames(t);
+}
+
 static void tail_run(http_upgraded *u, void *ctx)
 {
     tail *t = ctx;
@@ -386,6 +374,7 @@ static void tail_run(http_upgraded *u, void *ctx)
         if (xl > sizeof t->rbuf) xl = sizeof t->rbuf;
         memcpy(t->rbuf, x, xl);
         t->rlen = xl;
+        if (tail_frames(t)) return;
     }
     cairn_err e;
     size_t n;
@@ -403,13 +392,12 @@ static void tail_run(http_upgraded *u, void *ctx)
     int64_t next_poll = now_ns() + (int64_t)LTAIL_POLL_MS * 1000000;
     for (;;) {
         int64_t wait_ns = next_poll - now_ns();
-        int w = 0;
-        if (wait_ns > 0 || t->rlen) w = http_upgraded_wait(u, wait_ns > 0 ? (int)(wait_ns / 1000000) + 1 : 0);
+        int w = http_upgraded_wait(u, wait_ns > 0 ? (int)(wait_ns / 1000000) + 1 : 0);
         if (w < 0) {
             send_close(t, 1001, "server shutting down");
             return;
         }
-        if ((w == 1 || t->rlen) && tail_read(t)) return;
+        if (w == 1 && tail_read(t)) return;
         if (now_ns() < next_poll) continue;
         end = now_ns() - t->delay_ns;
         int64_t lo = t->scan_from > t->floor ? t->scan_from : t->floor;

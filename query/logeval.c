@@ -53,6 +53,10 @@
 #include "parse.h"
 
 #define LQ_MAX_PUSHDOWN 16
+
+_Static_assert(LEVAL_ORIGIN_STREAM == LPIPE_ORIGIN_STREAM && LEVAL_ORIGIN_META == LPIPE_ORIGIN_META &&
+                   LEVAL_ORIGIN_PARSED == LPIPE_ORIGIN_PARSED && LEVAL_ORIGIN_ERROR == LPIPE_ORIGIN_ERROR,
+               "leval origins are lpipe's");
 #define LQ_TICK_MASK 4095u
 
 /* ---- query state ------------------------------------------------------------------------------ */
