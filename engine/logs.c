@@ -41,6 +41,7 @@
  * flush_done gives an empty head's buffers back.
  */
 #include "logs.h"
+#include "crc32c.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +59,7 @@ typedef struct lsealed {
     size_t len, cap; /* cap: what was allocated */
     int64_t mint, maxt;
     uint32_t count;
+    uint32_t *fp; /* sorted fingerprints of (t, line) of every entry, `count` of them; NULL if none */
 } lsealed;
 
 struct lstream {
@@ -95,7 +97,43 @@ int lstream_new(lstream **out)
     return CAIRN_OK;
 }
 
-static void sealed_free(lsealed *b) { mem_free(b->p, b->cap); }
+static void sealed_free(lsealed *b)
+{
+    mem_free(b->p, b->cap);
+    mem_free(b->fp, (size_t)b->count * sizeof *b->fp);
+}
+
+/*
+ * A 32-bit fingerprint of (timestamp, line) for the duplicate check against
+ * sealed blocks: a block keeps its entries' fingerprints sorted, so checking an
+ * out-of-order entry is a binary search, and the block is decompressed only on
+ * a fingerprint hit (a true duplicate, or a 1-in-2^32 false positive per
+ * entry). Without them an interleaved stream decompressed a whole block per
+ * entry.
+ */
+static uint32_t entry_fp(int64_t t, const char *line, size_t len)
+{
+    uint8_t tb[8];
+    le64_put(tb, (uint64_t)t);
+    return crc32c(crc32c(0, tb, 8), line, len);
+}
+
+static int fp_cmp(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int fp_has(const uint32_t *fp, uint32_t n, uint32_t f)
+{
+    uint32_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint32_t mid = lo + (hi - lo) / 2;
+        if (fp[mid] < f) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo < n && fp[lo] == f;
+}
 
 void lstream_free(lstream *s)
 {
@@ -109,7 +147,8 @@ void lstream_free(lstream *s)
 size_t lstream_mem_bytes(const lstream *s)
 {
     size_t n = sizeof *s + lblk_head_mem(&s->head) + (size_t)s->cap_blk * sizeof *s->blk;
-    for (uint32_t i = 0; i < s->n_blk; i++) n += s->blk[i].cap;
+    for (uint32_t i = 0; i < s->n_blk; i++)
+        n += s->blk[i].cap + (s->blk[i].fp ? (size_t)s->blk[i].count * sizeof *s->blk[i].fp : 0);
     return n;
 }
 
@@ -147,6 +186,7 @@ static int stream_has(const lstream *s, int64_t t, const char *line, size_t len,
     for (uint32_t i = 0; i < s->n_blk && rc == 0; i++) {
         const lsealed *b = &s->blk[i];
         if (t < b->mint || t > b->maxt) continue;
+        if (b->fp && !fp_has(b->fp, b->count, entry_fp(t, line, len))) continue;
         if (!z) {
             if (lblk_dctx_new(&tmp)) {
                 rc = CAIRN_ENOMEM;
@@ -201,6 +241,15 @@ int lstream_cut(lstream *s, const logs_opts *o, cairn_err *err)
     b->mint = s->head.e[0].t;
     b->maxt = s->head.e[s->head.n - 1].t;
     b->count = s->head.n;
+    /* fingerprints are an optimisation: without memory for them the check decompresses instead */
+    b->fp = mem_alloc((size_t)b->count * sizeof *b->fp);
+    if (b->fp) {
+        for (uint32_t i = 0; i < b->count; i++) {
+            const lblk_ent *en = &s->head.e[i];
+            b->fp[i] = entry_fp(en->t, (const char *)s->head.lines.p + en->off, en->len);
+        }
+        qsort(b->fp, b->count, sizeof *b->fp, fp_cmp);
+    }
     lblk_head_reset(&s->head);
     return CAIRN_OK;
 }
@@ -473,7 +522,7 @@ int lstream_snapshot(const lstream *s, int64_t mint, int64_t maxt, lsnap **out)
                 break;
             }
             memcpy(p, b->p, b->len);
-            n->blk[n->n_blk++] = (lsealed){p, b->len, b->len, b->mint, b->maxt, b->count};
+            n->blk[n->n_blk++] = (lsealed){p, b->len, b->len, b->mint, b->maxt, b->count, NULL};
         }
     }
     if (rc) {
