@@ -827,24 +827,58 @@ static const char pairs[200] = "0001020304050607080910111213141516171819"
                                "6061626364656667686970717273747576777879"
                                "8081828384858687888990919293949596979899";
 
-size_t dtoa_u64(char *dst, uint64_t u)
+static const uint64_t pow10_u64[20] = {1ULL,
+                                       10ULL,
+                                       100ULL,
+                                       1000ULL,
+                                       10000ULL,
+                                       100000ULL,
+                                       1000000ULL,
+                                       10000000ULL,
+                                       100000000ULL,
+                                       1000000000ULL,
+                                       10000000000ULL,
+                                       100000000000ULL,
+                                       1000000000000ULL,
+                                       10000000000000ULL,
+                                       100000000000000ULL,
+                                       1000000000000000ULL,
+                                       10000000000000000ULL,
+                                       100000000000000000ULL,
+                                       1000000000000000000ULL,
+                                       10000000000000000000ULL};
+
+/* Two digits at a time from the end of a value below 10^8 (32-bit divisions). */
+static inline char *put_u32_back(char *o, uint32_t u, int n)
 {
-    size_t n = 1;
-    for (uint64_t p = 10; n < 20 && u >= p; p *= 10) n++;
-    char *o = dst + n;
-    while (u >= 100) {
-        unsigned d = (unsigned)(u % 100);
+    while (n >= 2) {
+        uint32_t d = u % 100;
         u /= 100;
         o -= 2;
         memcpy(o, pairs + 2 * d, 2);
+        n -= 2;
     }
-    if (u >= 10) {
-        o -= 2;
-        memcpy(o, pairs + 2 * u, 2);
-    } else {
-        *--o = (char)('0' + u);
+    if (n) *--o = (char)('0' + u % 10);
+    return o;
+}
+
+size_t dtoa_u64(char *dst, uint64_t u)
+{
+    /* digit count from the bit length: floor(bits · log10 2) is exact or one short */
+    int bits = 64 - __builtin_clzll(u | 1);
+    int n = (bits * 1233 >> 12) + 1;
+    if (n < 20 && u >= pow10_u64[n]) n++;
+    else if (n > 1 && u < pow10_u64[n - 1]) n--;
+    char *o = dst + n;
+    int left = n;
+    while (left > 8) { /* 8 digits per round in 32-bit arithmetic */
+        uint32_t lo = (uint32_t)(u % 100000000);
+        u /= 100000000;
+        o = put_u32_back(o, lo, 8);
+        left -= 8;
     }
-    return n;
+    put_u32_back(o, (uint32_t)u, left);
+    return (size_t)n;
 }
 
 size_t dtoa_digits(double v, char digits[DTOA_MAX_DIGITS + 1], int *e10)

@@ -462,16 +462,16 @@ static void run_query(papi_ctx *c, papi_req *q, int range)
     leval_opts_default(&o);
     o.timeout_ms = c->timeout_ms;
     o.max_limit = c->max_loki_limit;
+    o.categorize = is_log && lapi_has_flag(r, "categorize-labels");
     if (c->max_samples) o.max_entries = c->max_samples;
     if (c->max_series) o.max_series = c->max_series;
     cairn_db *db = papi_db(c, r, 1);
     if (!db || !papi_gate_enter(c, r, 1)) return;
-    prm.categorize = is_log && lapi_has_flag(r, "categorize-labels");
     leval_result res;
     int rc = leval_eval(q->ar, db, root, &prm, &o, &res, &e);
     papi_gate_leave(c);
     if (rc) return lapi_err_code(r, rc, e.msg);
-    int cat = res.kind == LEVAL_STREAMS && prm.categorize;
+    int cat = res.kind == LEVAL_STREAMS && o.categorize;
     jw w;
     jw_init(&w, 4096 + res.stats.entries_returned * 96 + res.stats.series_returned * 64 * (res.v.n_steps + 1));
     papi_begin(&w);

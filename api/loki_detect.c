@@ -6,7 +6,7 @@
  *
  * All three work on a sample: the newest entries of `query` (a log query:
  * a selector, optionally with a pipeline) in [start, end), evaluated by the
- * LogQL evaluator with label origins (leval_params.categorize), so each
+ * LogQL evaluator with label origins (leval_opts.categorize), so each
  * label of each entry is known to be indexed, structured metadata or
  * parsed. The sample is bounded (line_limit, default 1000, at most 5000 for
  * fields; 5000 lines for patterns) so an answer costs one small query, not
@@ -111,10 +111,10 @@ static int take_sample(papi_ctx *c, papi_req *q, uint32_t lines, const ast_node 
     prm.step_ns = 1;
     prm.limit = lines;
     prm.direction = CAIRN_BACKWARD;
-    prm.categorize = 1;
     leval_opts o;
     leval_opts_default(&o);
     o.max_limit = 0;
+    o.categorize = 1;
     o.timeout_ms = c->timeout_ms;
     if (c->max_samples) o.max_entries = c->max_samples;
     cairn_db *db = papi_db(c, r, 1);

@@ -34,7 +34,7 @@ void lapi_write_lset(jw *w, const cairn_label *ls, size_t n);
  * labels: streams keyed by their indexed labels only, entries of equal keys
  * merged in direction order, values ["<ns>","<line>",{"structuredMetadata":
  * {…},"parsed":{…}}] (each inner key only when non-empty). `res` must come
- * from leval with leval_params.categorize = cat. Scratch in `ar`.
+ * from leval with leval_opts.categorize = cat. Scratch in `ar`.
  * @return CAIRN_OK or CAIRN_ENOMEM.
  */
 int lapi_write_streams(jw *w, arena *ar, const leval_result *res, int cat, int backward, cairn_err *e);

@@ -257,10 +257,10 @@ static int tail_poll(tail *t, int64_t lo, int64_t hi, uint32_t limit, int dir, s
     prm.step_ns = 1;
     prm.limit = limit;
     prm.direction = dir;
-    prm.categorize = t->cat;
     leval_opts o;
     leval_opts_default(&o);
     o.max_limit = 0;
+    o.categorize = t->cat;
     o.timeout_ms = t->c->timeout_ms && t->c->timeout_ms < LTAIL_QUERY_TIMEOUT_MS ? t->c->timeout_ms
                                                                                  : LTAIL_QUERY_TIMEOUT_MS;
     if (t->c->max_samples) o.max_entries = t->c->max_samples;

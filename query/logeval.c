@@ -54,8 +54,10 @@
 
 #define LQ_MAX_PUSHDOWN 16
 
-_Static_assert(LEVAL_ORIGIN_STREAM == LPIPE_ORIGIN_STREAM && LEVAL_ORIGIN_META == LPIPE_ORIGIN_META &&
-                   LEVAL_ORIGIN_PARSED == LPIPE_ORIGIN_PARSED && LEVAL_ORIGIN_ERROR == LPIPE_ORIGIN_ERROR,
+_Static_assert((int)LEVAL_ORIGIN_STREAM == (int)LPIPE_ORIGIN_STREAM &&
+                   (int)LEVAL_ORIGIN_META == (int)LPIPE_ORIGIN_META &&
+                   (int)LEVAL_ORIGIN_PARSED == (int)LPIPE_ORIGIN_PARSED &&
+                   (int)LEVAL_ORIGIN_ERROR == (int)LPIPE_ORIGIN_ERROR,
                "leval origins are lpipe's");
 #define LQ_TICK_MASK 4095u
 
@@ -1674,7 +1676,7 @@ int leval_eval(arena *ar, cairn_db *db, const ast_node *root, const leval_params
         out->start_ns = start;
         out->end_ns = end;
         out->step_ns = step;
-        rc = lq_log_query(&q, lq_unparen(root), start, end, limit, prm->direction != CAIRN_FORWARD, prm->categorize,
+        rc = lq_log_query(&q, lq_unparen(root), start, end, limit, prm->direction != CAIRN_FORWARD, q.o.categorize,
                           out);
         out->stats.exec_s = lq_now() - t0;
         return rc;

@@ -41,6 +41,7 @@ typedef struct leval_opts {
     uint32_t max_points;        /* steps of a range query per series; 0 = unlimited */
     int64_t timeout_ms;         /* wall-clock budget; 0 = none */
     int align_steps;            /* 1: align range queries like Loki's query frontend */
+    int categorize;             /* log queries: split streams by label origins too (see leval_stream). Default 0 */
 } leval_opts;
 
 /* Defaults: 100 000 000 entries, 500 series, 1 000 000 inner series, limit
@@ -52,7 +53,6 @@ typedef struct leval_params {
     int64_t step_ns;          /* > 0: range query; 0: instant query */
     uint32_t limit;           /* log queries: entries in total (0: 100) */
     int direction;            /* CAIRN_BACKWARD (default) or CAIRN_FORWARD */
-    int categorize;           /* log queries: group streams by labels and their origins (see leval_stream) */
 } leval_params;
 
 enum { LEVAL_STREAMS = 1, LEVAL_MATRIX = 2, LEVAL_VECTOR = 3, LEVAL_SCALAR = 4 };
@@ -69,7 +69,7 @@ typedef struct leval_entry {
  * LEVAL_ORIGIN_META (structured metadata of the entry) or
  * LEVAL_ORIGIN_PARSED (added by a parser or label_format, or __error__ /
  * __error_details__); the label that wins a name decides. Streams are
- * grouped by their complete label set; with leval_params.categorize also by
+ * grouped by their complete label set; with leval_opts.categorize also by
  * the origins, so every entry of a stream has exactly these origins (without
  * it, `origin` is that of the stream's first entry). This is what Loki's
  * X-Loki-Response-Encoding-Flags: categorize-labels encoding needs.
