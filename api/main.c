@@ -8,6 +8,7 @@
  *   cairn dump [--data DIR] [--logs] [--match NAME(=|!=|=~|!~)VALUE]... [--start MS] [--end MS]
  *       print series (or log streams) and their samples (entries) like
  *       `promtool tsdb dump`: one line per sample, `{labels} value timestamp`.
+ *   cairn serve / import / query  (api/server.c, api/import.c, api/query_cli.c)
  *   cairn stats [--data DIR]      counts and memory after open (and WAL replay)
  *   cairn checkpoint [--data DIR] force a checkpoint
  *   cairn version
@@ -41,6 +42,7 @@ static int usage(void)
             "commands:\n"
             "  serve       run the HTTP server (cairn serve --help for flags)\n"
             "  import      load a Prometheus text/OpenMetrics file: cairn import FILE [--data DIR]\n"
+            "  query       run a PromQL or LogQL query on a data dir (cairn query --help)\n"
             "  dump        print series/streams and their samples/entries\n"
             "              --data DIR (default ./data) --logs --match L=V|L!=V|L=~RE|L!~RE --start T --end T\n"
             "              (T in ms for metrics, ns for logs)\n"
