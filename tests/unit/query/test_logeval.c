@@ -6,7 +6,8 @@
  * boundaries (t - range, t], query-frontend step alignment, log time range
  * [start, end), limit across streams and direction, stream and series
  * ordering, parsed labels splitting streams, `_extracted`, __error__ in log
- * and metric queries (failure, filtering, parser hints), every range
+ * and metric queries (failure, filtering, parser hints), label origins
+ * (stream, metadata, parsed) and categorised grouping, every range
  * function, unwrap, vector aggregations, binary operators and matching,
  * vector(), label_replace, offset, absent_over_time, and the limits.
  *
@@ -184,6 +185,76 @@ static void test_log_parsed_labels_split_streams(void **state)
     val_lset_format(f->r.streams[0].ls, b, sizeof b);
     assert_string_equal(b, "{app=\"z\", trace_id=\"t1\"}");
     assert_memory_equal(f->r.streams[0].e[0].line, "with meta", 9);
+}
+
+/* Label origins: stream / metadata / parsed (label_format, parsers, __error__); the winner of a name decides. */
+static void test_log_label_origins(void **state)
+{
+    fx *f = *state;
+    leval_opts o;
+    leval_opts_default(&o);
+    o.categorize = 1;
+    char b[256];
+    assert_int_equal(q_opts(f, "{app=\"z\"} | label_format lf=\"v\"", T0, T0 + 100 * S, 1, 100, CAIRN_FORWARD, &o),
+                     CAIRN_OK);
+    assert_int_equal(f->r.n_streams, 1);
+    val_lset_format(f->r.streams[0].ls, b, sizeof b);
+    assert_string_equal(b, "{app=\"z\", lf=\"v\", trace_id=\"t1\"}");
+    assert_memory_equal(f->r.streams[0].origin, "\0\2\1", 3);
+    /* a parsed label shadowing a stream label is parsed */
+    assert_int_equal(q_opts(f, "{app=\"z\"} | label_format app=\"q\"", T0, T0 + 100 * S, 1, 100, CAIRN_FORWARD, &o),
+                     CAIRN_OK);
+    val_lset_format(f->r.streams[0].ls, b, sizeof b);
+    assert_string_equal(b, "{app=\"q\", trace_id=\"t1\"}");
+    assert_memory_equal(f->r.streams[0].origin, "\2\1", 2);
+    /* parser errors */
+    assert_int_equal(q_opts(f, "{app=\"y\"} | json", T0, T0 + 100 * S, 1, 1, CAIRN_FORWARD, &o), CAIRN_OK);
+    val_lset_format(f->r.streams[0].ls, b, sizeof b);
+    assert_string_equal(b, "{__error__=\"JSONParserErr\", __error_details__=\"Value looks like object, but can't find "
+                           "closing '}' symbol\", app=\"y\"}");
+    assert_memory_equal(f->r.streams[0].origin, "\3\3\0", 3);
+    /* the default (not categorised) still reports origins */
+    assert_int_equal(q_opts(f, "{env=\"dev\"} | logfmt | keep env, level", T0, T0 + 100 * S, 1, 100, CAIRN_FORWARD,
+                            NULL),
+                     CAIRN_OK);
+    assert_int_equal(f->r.n_streams, 1);
+    assert_memory_equal(f->r.streams[0].origin, "\0\2", 2);
+}
+
+/* Equal label sets of different origins: one stream normally, two when categorised. */
+static void test_log_categorize_splits_by_origin(void **state)
+{
+    fx *f = *state;
+    cairn_batch *b = cairn_batch_new();
+    cairn_err e;
+    cairn_label w[] = {CAIRN_LABEL("app", "w")};
+    cairn_label meta[] = {CAIRN_LABEL("level", "info")};
+    int r = cairn_batch_series(b, CAIRN_KIND_LOG, w, 1, &e);
+    assert_int_equal(cairn_batch_entry(b, r, T0, "level=info", 10, NULL, 0, &e), CAIRN_OK);
+    assert_int_equal(cairn_batch_entry(b, r, T0 + S, "x=1", 3, meta, 1, &e), CAIRN_OK);
+    assert_int_equal(cairn_commit(f->db, b, &e), CAIRN_OK);
+    cairn_batch_free(b);
+    const char *qs = "{app=\"w\"} | logfmt | drop x";
+    assert_int_equal(q_opts(f, qs, T0, T0 + 10 * S, 1, 100, CAIRN_FORWARD, NULL), CAIRN_OK);
+    assert_int_equal(f->r.n_streams, 1);
+    assert_int_equal(f->r.streams[0].n, 2);
+    leval_opts o;
+    leval_opts_default(&o);
+    o.categorize = 1;
+    assert_int_equal(q_opts(f, qs, T0, T0 + 10 * S, 1, 100, CAIRN_FORWARD, &o), CAIRN_OK);
+    assert_int_equal(f->r.n_streams, 2);
+    char l0[64], l1[64];
+    val_lset_format(f->r.streams[0].ls, l0, sizeof l0);
+    val_lset_format(f->r.streams[1].ls, l1, sizeof l1);
+    assert_string_equal(l0, "{app=\"w\", level=\"info\"}");
+    assert_string_equal(l1, l0);
+    assert_int_equal(f->r.streams[0].n + f->r.streams[1].n, 2);
+    int meta_first = f->r.streams[0].origin[1] == LEVAL_ORIGIN_META;
+    const leval_stream *sm = &f->r.streams[meta_first ? 0 : 1], *sp = &f->r.streams[meta_first ? 1 : 0];
+    assert_int_equal(sm->origin[1], LEVAL_ORIGIN_META);
+    assert_memory_equal(sm->e[0].line, "x=1", 3);
+    assert_int_equal(sp->origin[1], LEVAL_ORIGIN_PARSED);
+    assert_memory_equal(sp->e[0].line, "level=info", 10);
 }
 
 static void test_log_errors_and_drop(void **state)
@@ -515,6 +586,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_limit_across_streams_backward, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_limit_forward_and_range_end_exclusive, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_parsed_labels_split_streams, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_label_origins, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_categorize_splits_by_origin, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_errors_and_drop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_query_line_filter_pushdown, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_query_limits_and_instant, setup, teardown),
