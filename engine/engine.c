@@ -87,6 +87,7 @@ void cairn_options_default(cairn_options *o)
     o->max_label_name_bytes = 1024;
     o->max_label_value_bytes = 4096;
     o->background = 1;
+    o->checkpoint_txn_series = 4096;
 }
 
 int64_t engine_now_ms(void)
@@ -749,21 +750,64 @@ unlock:
 
 /* ---- checkpoint and retention ---------------------------------------------------------------- */
 
+/*
+ * Metric series are written in transactions of at most checkpoint_txn_series
+ * series each: LMDB keeps every page a write transaction dirtied in a cache of
+ * its own for the life of the environment, so one transaction over 100k series
+ * would leave ~150 MB of process memory behind. If the process dies between
+ * two of these transactions, the checkpoint position is still the old one and
+ * replay appends samples that the flushed series already hold; they land in
+ * out-of-order chunks and reads yield one sample per timestamp, so nothing is
+ * seen twice. Log streams and the checkpoint position go in the last
+ * transaction, all together, because log entries are not de-duplicated across
+ * chunks at read time.
+ */
+static int checkpoint_metrics(cairn_db *db, cairn_err *err)
+{
+    uint32_t per_txn = db->o.checkpoint_txn_series ? db->o.checkpoint_txn_series : 4096;
+    int rc = CAIRN_OK;
+    for (uint32_t from = 0, to; from < db->n_ids && !rc; from = to) {
+        kv_txn *t = NULL;
+        uint32_t written = 0;
+        if ((rc = kv_begin(db->kv, 1, &t, err))) break;
+        for (to = from; to < db->n_ids && written < per_txn && !rc; to++) {
+            series *s = db->byid[to];
+            if (!s || s->kind != CAIRN_KIND_METRIC || (!s->m && !s->range_dirty)) continue;
+            rc = series_flush(db, s, t, err);
+            if (!rc && s->range_dirty) rc = idx_set_range(t, s->id, s->mint, s->maxt, err);
+            written++;
+        }
+        if (rc || !written) {
+            kv_abort(t);
+            continue;
+        }
+        pthread_rwlock_wrlock(&db->state);
+        rc = kv_commit(t, err);
+        for (uint32_t i = from; i < to && !rc; i++) {
+            series *s = db->byid[i];
+            if (!s || s->kind != CAIRN_KIND_METRIC) continue;
+            s->range_dirty = 0;
+            series_flush_done(db, s);
+        }
+        pthread_rwlock_unlock(&db->state);
+    }
+    return rc;
+}
+
 static int checkpoint_locked(cairn_db *db, cairn_err *err)
 {
     uint64_t pos;
     kv_txn *t = NULL;
     int rc = wal_cut(db->wal, &pos, err);
+    if (!rc) rc = checkpoint_metrics(db, err);
     if (!rc) rc = kv_begin(db->kv, 1, &t, err);
     int64_t now = engine_now_ms();
     buf hb;
     buf_init(&hb);
     for (uint32_t i = 0; i < db->n_ids && !rc; i++) {
         series *s = db->byid[i];
-        if (!s) continue;
-        if (s->kind == CAIRN_KIND_METRIC) {
-            rc = series_flush(db, s, t, err);
-        } else if (s->l) {
+        if (!s || s->kind != CAIRN_KIND_LOG) continue;
+        if (s->l) {
             int64_t head_age_ms = (s->maxt - lstream_head_mint(s->l)) / 1000000;
             if (lstream_head_count(s->l) &&
                 (now - s->last_write_ms >= db->o.log_idle_flush_ms || head_age_ms >= db->o.log_max_age_ms))
@@ -799,11 +843,9 @@ static int checkpoint_locked(cairn_db *db, cairn_err *err)
     if (!rc) {
         for (uint32_t i = 0; i < db->n_ids; i++) {
             series *s = db->byid[i];
-            if (!s) continue;
+            if (!s || s->kind != CAIRN_KIND_LOG) continue;
             s->range_dirty = 0;
-            if (s->kind == CAIRN_KIND_METRIC) {
-                series_flush_done(db, s);
-            } else if (s->l) {
+            if (s->l) {
                 lstream_flush_done(s->l);
                 if (lstream_head_count(s->l) == 0 && lstream_mem_bytes(s->l) <= 4096) {
                     lstream_free(s->l);

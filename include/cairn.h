@@ -120,6 +120,8 @@ typedef struct cairn_options {
     uint64_t max_series;          /**< max metric series; 0 = unlimited. Default 0 */
     uint64_t max_streams;         /**< max log streams; 0 = unlimited. Default 0 */
     int background;               /**< run checkpoint/retention/flush on a thread. Default 1 */
+    uint32_t checkpoint_txn_series; /**< metric series per LMDB transaction in a checkpoint: bounds the
+                                         memory LMDB keeps for pages it dirtied. Default 4096 */
     /** Log sink for warnings (e.g. a cut WAL tail). NULL: write to stderr. */
     void (*log_fn)(void *ctx, int level, const char *msg);
     void *log_ctx;

@@ -73,6 +73,7 @@ static void child_run(const char *dir, int64_t first, int fd, int checkpoint_ms)
     o.retention_metrics_ms = 0;
     o.retention_logs_ms = 0;
     o.background = checkpoint_ms > 0;
+    o.checkpoint_txn_series = 2; /* several checkpoint transactions, so kills land between them */
     cairn_db *db;
     cairn_err e;
     if (cairn_open(dir, &o, &db, &e)) {
