@@ -41,7 +41,7 @@ static void batch_line(char *dst, size_t cap, int64_t b, int k, int j)
 
 static int fill_batch(cairn_batch *bt, int64_t b, cairn_err *e)
 {
-    char kbuf[N_MSERIES][8];
+    char kbuf[N_MSERIES][16];
     for (int k = 0; k < N_MSERIES; k++) {
         snprintf(kbuf[k], sizeof kbuf[k], "%d", k);
         cairn_label ls[2] = {CAIRN_LABEL("__name__", "crash_metric"), {"series", 6, kbuf[k], strlen(kbuf[k])}};
@@ -244,8 +244,8 @@ static void capture_log(void *ctx, int level, const char *msg)
 /* Newest WAL segment in dir/wal. */
 static void newest_segment(const char *dir, char *out, size_t cap)
 {
-    char wdir[512];
-    snprintf(wdir, sizeof wdir, "%s/wal", dir);
+    char wdir[400];
+    if ((size_t)snprintf(wdir, sizeof wdir, "%s/wal", dir) >= sizeof wdir) fail_msg("data dir path too long");
     DIR *d = opendir(wdir);
     assert_non_null(d);
     char best[256] = "";
@@ -254,7 +254,7 @@ static void newest_segment(const char *dir, char *out, size_t cap)
         if (e->d_name[0] != '.' && strcmp(e->d_name, best) > 0) snprintf(best, sizeof best, "%s", e->d_name);
     closedir(d);
     assert_true(best[0]);
-    snprintf(out, cap, "%s/%s", wdir, best);
+    if ((size_t)snprintf(out, cap, "%s/%.200s", wdir, best) >= cap) fail_msg("segment path too long");
 }
 
 static void test_crash_wal_tail_byteflip(void **state)
@@ -274,7 +274,7 @@ static void test_crash_wal_tail_byteflip(void **state)
         waitpid(pid, &st, 0);
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
         close(fds[0]);
-        char seg[700];
+        char seg[1024];
         newest_segment(dir, seg, sizeof seg);
         struct stat sb;
         assert_int_equal(stat(seg, &sb), 0);
