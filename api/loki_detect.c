@@ -518,13 +518,21 @@ static int has_digit(const char *s, size_t n)
     return 0;
 }
 
-/* Split on blanks and mask variable tokens. Masked key=value tokens become "key=" + <_> (two tokens). */
+/*
+ * Split on blanks and mask variable tokens. Masked key=value tokens become
+ * "key=" + <_> (two tokens). A line with more tokens than fit ends in one
+ * <_> standing for the rest.
+ */
 static size_t tokenize(const char *ln, size_t len, const char **tok, size_t *tl, size_t cap)
 {
     size_t n = 0, i = 0;
-    while (i < len && n + 2 <= cap) {
+    while (i < len) {
         while (i < len && (ln[i] == ' ' || ln[i] == '\t')) i++;
         if (i == len) break;
+        if (n + 3 > cap) {
+            tok[n] = NULL, tl[n++] = 0;
+            break;
+        }
         size_t s = i;
         while (i < len && ln[i] != ' ' && ln[i] != '\t') i++;
         const char *w = ln + s;
@@ -553,6 +561,7 @@ static int pat_add_line(pstate *ps, const char *ln, size_t len, int64_t bucket)
     const char *tok[LDET_MAX_TOKENS];
     size_t tl[LDET_MAX_TOKENS];
     size_t n = tokenize(ln, len, tok, tl, LDET_MAX_TOKENS);
+    if (!n) return CAIRN_OK; /* blank lines have no pattern */
     /* the group */
     size_t gi = SIZE_MAX;
     for (size_t i = 0; i < ps->ng; i++)

@@ -10,7 +10,11 @@
  * Loki's "limit across streams", and the scan stops there, so `{app="x"}
  * |= "error"` over a day reads only the blocks its newest 100 matches live
  * in. Popped entries are grouped by their label set after the pipeline
- * (parsed labels split streams).
+ * (parsed labels split streams). Each result stream also records where
+ * each of its labels came from (stream, structured metadata, parsed; the
+ * pipeline's priorities decide, see logpipe.h), and a categorised query
+ * (leval_opts.categorize) groups by labels and origins together, so the
+ * API can emit Loki's categorize-labels encoding without guessing.
  *
  * Metric queries are evaluated over a grid of steps (ns), every node
  * producing a value (query/value.h) for all steps at once. A range

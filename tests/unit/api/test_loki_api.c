@@ -15,7 +15,8 @@
  *       (even i: info/200/true), entries 0 and 1 with metadata trace_id=t1 / t2;
  *   {app="api"}: 2 JSON lines at T0 + 10 s, 11 s:
  *       {"level":"warn","latency":0.25,"req":{"id":7}} and latency 1, id 8;
- *   {app="pat"}: 6 lines at T0 + 20 s * i for the pattern test.
+ *   {app="pat"}: 6 lines at T0 + 20 s * i for the pattern test;
+ *   {app="long"}: a line of 200 tokens and a blank line at T0.
  */
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -220,6 +221,12 @@ static void load_data(cairn_db *db)
     cairn_label web[] = {CAIRN_LABEL("app", "web"), CAIRN_LABEL("env", "prod")};
     cairn_label api[] = {CAIRN_LABEL("app", "api")};
     cairn_label pat[] = {CAIRN_LABEL("app", "pat")};
+    cairn_label lng[] = {CAIRN_LABEL("app", "long")};
+    int rl = cairn_batch_series(b, CAIRN_KIND_LOG, lng, 1, &e);
+    char wide[401];
+    for (int i = 0; i < 200; i++) wide[2 * i] = 'w', wide[2 * i + 1] = ' ';
+    assert_int_equal(cairn_batch_entry(b, rl, T0_S * S, wide, 399, NULL, 0, &e), 0);
+    assert_int_equal(cairn_batch_entry(b, rl, T0_S * S + 1, "   ", 3, NULL, 0, &e), 0);
     int rw = cairn_batch_series(b, CAIRN_KIND_LOG, web, 2, &e);
     int ra = cairn_batch_series(b, CAIRN_KIND_LOG, api, 1, &e);
     int rp = cairn_batch_series(b, CAIRN_KIND_LOG, pat, 1, &e);
@@ -444,6 +451,11 @@ static void test_loki_patterns_clusters(void **state)
                 "{\"status\":\"success\",\"data\":[{\"pattern\":\"level=info took=\\u003c_\\u003e\",\"samples\":[[1705312880,1],"
                 "[1705312900,1]]}]}");
     expect_body("/loki/api/v1/patterns?query=%7Bapp%3D%22none%22%7D" RANGE, NULL, "{\"status\":\"success\",\"data\":[]}");
+    /* 200 tokens: the first 126 kept, the rest one <_>; a blank line has no pattern */
+    char want[600] = "{\"status\":\"success\",\"data\":[{\"pattern\":\"";
+    for (int i = 0; i < 126; i++) strcat(want, "w ");
+    strcat(want, "\\u003c_\\u003e\",\"samples\":[[1705312800,1]]}]}");
+    expect_body("/loki/api/v1/patterns?query=%7Bapp%3D%22long%22%7D&step=60s" RANGE, NULL, want);
     assert_int_equal(get("/loki/api/v1/patterns?query=%7Bapp%3D%22pat%22%7D&step=-1" RANGE, NULL), 400);
     assert_string_equal(g_body, "invalid step: cannot parse \"-1\"\n");
 }

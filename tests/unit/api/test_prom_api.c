@@ -519,14 +519,15 @@ static void test_loki_streams_both_encodings(void **state)
         fprintf(stderr, "got  %s\nwant %s\n", r.body, want);
         fail();
     }
-    /* categorize-labels: flag echoed before result, 3-tuples, parsed labels out of the stream key */
+    /* categorize-labels: flag echoed before result, 3-tuples, metadata and parsed labels out of the stream key */
     req("GET",
         "/loki/api/v1/query_range?direction=forward&end=1705312900000000000&limit=1&query=%7Bapp%3D%22web%22%7D%20%7C%20"
         "logfmt&start=1705312700000000000",
         "X-Loki-Response-Encoding-Flags: categorize-labels\r\n", NULL, &r);
     want = "{\"status\":\"success\",\"data\":{\"resultType\":\"streams\",\"encodingFlags\":[\"categorize-labels\"],"
            "\"result\":[{\"stream\":{\"app\":\"web\",\"env\":\"prod\"},\"values\":[[\"1705312800000000000\","
-           "\"level=error msg=\\\"req 0\\\" request_id=r0\",{\"parsed\":{\"level\":\"error\",\"msg\":\"req 0\","
+           "\"level=error msg=\\\"req 0\\\" request_id=r0\",{\"structuredMetadata\":{\"trace_id\":\"t1\"},"
+           "\"parsed\":{\"level\":\"error\",\"msg\":\"req 0\","
            "\"request_id\":\"r0\"";
     if (strncmp(r.body, want, strlen(want))) {
         fprintf(stderr, "got  %s\nwant %s\n", r.body, want);
