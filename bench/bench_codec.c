@@ -30,30 +30,9 @@
 #include "chunk.h"
 #include "dataset.h"
 #include "gorilla.h"
+#include "bench_util.h"
 
 #define REPS 7
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void machine(void)
-{
-    char line[256], model[256] = "?";
-    FILE *p = popen("lscpu 2>/dev/null", "r");
-    while (p && fgets(line, sizeof line, p))
-        if (!strncmp(line, "Model name:", 11)) {
-            char *s = line + 11;
-            while (*s == ' ') s++;
-            s[strcspn(s, "\n")] = 0;
-            snprintf(model, sizeof model, "%s", s);
-        }
-    if (p) pclose(p);
-    printf("machine: %s, nproc %ld\n", model, sysconf(_SC_NPROCESSORS_ONLN));
-}
 
 static uint64_t bits_of(double d)
 {
@@ -96,7 +75,7 @@ int main(int argc, char **argv)
     uint64_t want = 0;
     for (size_t i = 0; i < total; i++) want += (uint64_t)ts[i] ^ bits_of(vs[i]);
 
-    machine();
+    bench_machine();
     printf("dataset: bench/dataset.h seed %llu, %zu series x %zu samples (15 s scrapes) = %zu samples\n",
            (unsigned long long)seed, n_series, n, total);
 
@@ -105,14 +84,14 @@ int main(int argc, char **argv)
     for (int r = 0; r < REPS; r++) {
         if (r)
             for (size_t s = 0; s < n_series; s++) chunk_w_free(&cw[s]);
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (size_t s = 0; s < n_series; s++) {
             chunk_w_init(&cw[s], CHUNK_GOR);
             for (size_t k = 0; k < n; k++)
                 if (chunk_w_append(&cw[s], ts[s * n + k], vs[s * n + k])) return 1;
             chunk_w_shrink(&cw[s]);
         }
-        double dt = now_s() - t0;
+        double dt = bench_now_s() - t0;
         if (dt < best_enc) best_enc = dt;
     }
 
@@ -121,7 +100,7 @@ int main(int argc, char **argv)
     uint64_t sum = 0;
     for (int r = 0; r < REPS; r++) {
         sum = 0;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (size_t s = 0; s < n_series; s++) {
             size_t len;
             const uint8_t *p = chunk_w_bytes(&cw[s], &len);
@@ -131,7 +110,7 @@ int main(int argc, char **argv)
             double v;
             while (chunk_it_next(&it, &t, &v) == 1) sum += (uint64_t)t ^ bits_of(v);
         }
-        double dt = now_s() - t0;
+        double dt = bench_now_s() - t0;
         if (dt < best_dec) best_dec = dt;
     }
     if (sum != want) {
@@ -145,7 +124,7 @@ int main(int argc, char **argv)
         sum = 0;
         int64_t tb[128];
         double vb2[128];
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (size_t s = 0; s < n_series; s++) {
             size_t len;
             const uint8_t *p = chunk_w_bytes(&cw[s], &len);
@@ -155,7 +134,7 @@ int main(int argc, char **argv)
             while ((got = chunk_it_next_n(&it, tb, vb2, 128)) > 0)
                 for (int k = 0; k < got; k++) sum += (uint64_t)tb[k] ^ bits_of(vb2[k]);
         }
-        double dt = now_s() - t0;
+        double dt = bench_now_s() - t0;
         if (dt < best_decn) best_decn = dt;
     }
     if (sum != want) {
@@ -171,7 +150,7 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < total; i++) vb[i] = bits_of(vs[i]);
     double best_genc = 1e9, best_gdec = 1e9;
     for (int r = 0; r < REPS; r++) {
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (size_t s = 0; s < n_series; s++) {
             bits_w w;
             bits_w_init(&w, arena + s * stride, stride, 0);
@@ -179,12 +158,12 @@ int main(int argc, char **argv)
             gor_init(&st);
             for (size_t k = 0; k < n; k++) gor_put(&st, &w, ts[s * n + k], vb[s * n + k]);
         }
-        double dt = now_s() - t0;
+        double dt = bench_now_s() - t0;
         if (dt < best_genc) best_genc = dt;
     }
     for (int r = 0; r < REPS; r++) {
         sum = 0;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (size_t s = 0; s < n_series; s++) {
             bits_r rd;
             bits_r_init(&rd, arena + s * stride, stride);
@@ -197,7 +176,7 @@ int main(int argc, char **argv)
                 sum += (uint64_t)t ^ v;
             }
         }
-        double dt = now_s() - t0;
+        double dt = bench_now_s() - t0;
         if (dt < best_gdec) best_gdec = dt;
     }
     if (sum != want) {

@@ -32,13 +32,7 @@
 
 #include "../api/dtoa.c"
 #include "../api/json.c"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "bench_util.h"
 
 /* ---- the "before" baseline ---- */
 
@@ -243,7 +237,7 @@ static double run(const double *v, size_t n, int method, size_t *sink)
     double best = 1e9;
     for (int r = 0; r < 5; r++) {
         size_t total = 0;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         switch (method) {
         case 0:
             for (size_t i = 0; i < n; i++) total += old_fmt_go(t, v[i], 'p');
@@ -257,7 +251,7 @@ static double run(const double *v, size_t n, int method, size_t *sink)
                 total += dtoa_digits(v[i], t, &e);
             }
         }
-        double dt = (now_s() - t0) / (double)n * 1e9;
+        double dt = (bench_now_s() - t0) / (double)n * 1e9;
         if (dt < best) best = dt;
         *sink += total;
     }

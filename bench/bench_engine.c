@@ -60,45 +60,13 @@
 #include "cairn.h"
 #include "engine_int.h"
 #include "kv.h"
+#include "bench_util.h"
 
 #define GROUP 1000 /* series per batch */
 #define WINDOW 10  /* samples per series per batch */
 #define SEED 1
 
 /* ---- small helpers ---------------------------------------------------------------- */
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void machine(void)
-{
-    char model[256] = "unknown", line[512];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    while (f && fgets(line, sizeof line, f)) {
-        if (strncmp(line, "model name", 10) == 0) {
-            char *p = strchr(line, ':');
-            if (p) {
-                p += 2;
-                p[strcspn(p, "\n")] = 0;
-                snprintf(model, sizeof model, "%s", p);
-            }
-            break;
-        }
-    }
-    if (f) fclose(f);
-    printf("machine: %s, nproc %ld, cairn %s\n", model, sysconf(_SC_NPROCESSORS_ONLN), cairn_version());
-}
 
 /* Resident set: total and anonymous (heap) bytes, from /proc/self/status. */
 static void rss(uint64_t *total, uint64_t *anon)
@@ -272,10 +240,10 @@ static void ingest(work *w, phase *first, phase *rest)
         }
         cairn_stats s0, s1;
         cairn_stats_get(w->db, &s0);
-        double c0 = cpu_s(), t0 = now_s();
+        double c0 = bench_cpu_s(), t0 = bench_now_s();
         pthread_barrier_wait(&w->start);
         pthread_barrier_wait(&w->done);
-        double t1 = now_s(), c1 = cpu_s();
+        double t1 = bench_now_s(), c1 = bench_cpu_s();
         cairn_stats_get(w->db, &s1);
         if (w->failed) die("cairn_commit", &w->err);
         phase *p = k0 == 0 ? first : rest;
@@ -286,9 +254,9 @@ static void ingest(work *w, phase *first, phase *rest)
         p->commits += s1.commits - s0.commits;
         if (w->cp_every && (k0 + WINDOW) % w->cp_every == 0 && k0 + WINDOW < w->n_samples) {
             cairn_err e;
-            double c0s = now_s();
+            double c0s = bench_now_s();
             if (cairn_checkpoint(w->db, &e)) die("cairn_checkpoint", &e);
-            w->cp_wall += now_s() - c0s;
+            w->cp_wall += bench_now_s() - c0s;
             w->cp_n++;
         }
     }
@@ -382,9 +350,9 @@ static int mode_ingest(size_t n_series, uint64_t n_samples, int threads, const c
            (double)(st1.mem_bytes - st0.mem_bytes) / (double)n_series);
     mem_breakdown(w.db);
     cairn_err e;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (cairn_checkpoint(w.db, &e)) die("cairn_checkpoint", &e);
-    double t1 = now_s();
+    double t1 = bench_now_s();
     rss(&rss2, &anon2);
     cairn_stats_get(w.db, &st2);
     printf("  checkpoint: %.3f s\n", t1 - t0);
@@ -500,9 +468,9 @@ static int mode_reopen(size_t n_series, uint64_t n_samples, const char *dir, int
     if (!WIFEXITED(status) || WEXITSTATUS(status)) die("child failed", NULL);
     uint64_t rss0, anon0, rss1, anon1;
     rss(&rss0, &anon0);
-    double c0 = cpu_s(), t0 = now_s();
+    double c0 = bench_cpu_s(), t0 = bench_now_s();
     cairn_db *db = open_db(dir);
-    double t1 = now_s(), c1 = cpu_s();
+    double t1 = bench_now_s(), c1 = bench_cpu_s();
     rss(&rss1, &anon1);
     cairn_stats st;
     cairn_stats_get(db, &st);
@@ -576,7 +544,8 @@ int main(int argc, char **argv)
     uint64_t n_samples = strtoull(argv[3], NULL, 10);
     if (!n_series || !n_samples) usage();
     if (strcmp(mode, "om") == 0) return mode_om(n_series, n_samples, argv[4]);
-    machine();
+    bench_machine();
+    printf("cairn %s\n", cairn_version());
     struct stat sb;
     const char *dir = argv[argc - 1];
     if (stat(dir, &sb) == 0) {

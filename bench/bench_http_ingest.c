@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "dataset.h"
+#include "bench_util.h"
 
 /* ==== small helpers ====================================================================== */
 
@@ -82,13 +83,6 @@ static void bb_bytes(bbuf *b, int field, const void *p, size_t n)
 /* A nested message: encode into tmp, then put as bytes. */
 static void bb_msg(bbuf *b, int field, const bbuf *m) { bb_bytes(b, field, m->p, m->len); }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static double proc_cpu_s(pid_t pid)
 {
     char path[64], line[1024];
@@ -104,17 +98,6 @@ static double proc_cpu_s(pid_t pid)
     /* fields after ")": state(3) ... utime(14) stime(15) */
     if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
     return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-static void machine(void)
-{
-    char model[256] = "unknown";
-    FILE *f = popen("lscpu | sed -n 's/^Model name: *//p'", "r");
-    if (f) {
-        if (fgets(model, sizeof model, f)) model[strcspn(model, "\n")] = 0;
-        pclose(f);
-    }
-    printf("machine: %s, nproc %ld\n", model, sysconf(_SC_NPROCESSORS_ONLN));
 }
 
 /* ==== the server under test ================================================================ */
@@ -265,10 +248,10 @@ static result run_load(srv *s, req *v, size_t n, int clients)
     atomic_init(&l.next, 0);
     atomic_init(&l.failed, 0);
     pthread_t th[64];
-    double c0 = proc_cpu_s(s->pid), t0 = now_s();
+    double c0 = proc_cpu_s(s->pid), t0 = bench_now_s();
     for (int i = 0; i < clients; i++) pthread_create(&th[i], NULL, client, &l);
     for (int i = 0; i < clients; i++) pthread_join(th[i], NULL);
-    result r = {now_s() - t0, proc_cpu_s(s->pid) - c0};
+    result r = {bench_now_s() - t0, proc_cpu_s(s->pid) - c0};
     if (atomic_load(&l.failed)) fprintf(stderr, "some requests failed\n"), exit(1);
     return r;
 }
@@ -440,7 +423,7 @@ int main(int argc, char **argv)
         else fprintf(stderr, "unknown option %s\n", argv[i]), exit(2);
     }
     if (clients < 1 || clients > 64) clients = 4;
-    machine();
+    bench_machine();
     printf("server: %s serve (cairn %s), client: %d threads, raw HTTP/1.1 keep-alive\n", cairn, cairn_version(),
            clients);
 
@@ -494,7 +477,7 @@ int main(int argc, char **argv)
     fclose(f);
     struct stat stt;
     stat(file, &stt);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     pid_t pid = fork();
     if (pid == 0) {
         int fd = open("/dev/null", O_WRONLY);
@@ -505,7 +488,7 @@ int main(int argc, char **argv)
     int status;
     struct rusage ru;
     wait4(pid, &status, 0, &ru);
-    double wall = now_s() - t0;
+    double wall = bench_now_s() - t0;
     double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
                  (double)ru.ru_stime.tv_usec / 1e6;
     printf("text import (cairn import, OpenMetrics): %.1f MB, %" PRIu64 " samples, exit %d\n",

@@ -28,13 +28,7 @@
 #include <unistd.h>
 
 #include "cairn.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
+#include "bench_util.h"
 
 static int dcmp(const void *a, const void *b)
 {
@@ -88,7 +82,7 @@ static double run_direct(cairn_db *db, const bq *q, size_t *points)
 {
     cairn_query *cq;
     cairn_err e;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (cairn_query_open(db, CAIRN_LANG_PROMQL, q->promql, strlen(q->promql), q->start, q->end, q->step, NULL, &cq,
                          &e)) {
         fprintf(stderr, "%s: %s\n", q->name, e.msg);
@@ -104,7 +98,7 @@ static double run_direct(cairn_db *db, const bq *q, size_t *points)
         np += n;
     }
     cairn_query_close(cq);
-    double d = now_s() - t0;
+    double d = bench_now_s() - t0;
     *points = np;
     if (sink == 12345.678) puts("");
     return d;
@@ -132,7 +126,7 @@ static double run_http(int fd, const char *target, size_t *body_len)
 {
     char req[2048];
     int n = snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: b\r\n\r\n", target);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     if (send(fd, req, (size_t)n, 0) != n) exit(1);
     size_t got = 0, need = 0, hl = 0;
     for (;;) {
@@ -157,7 +151,7 @@ static double run_http(int fd, const char *target, size_t *body_len)
         if (got >= need) break;
     }
     *body_len = need - hl;
-    return now_s() - t0;
+    return bench_now_s() - t0;
 }
 
 int main(int argc, char **argv)
@@ -208,10 +202,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", e.msg);
         return 1;
     }
-    double t0 = now_s();
+    double t0 = bench_now_s();
     load(db, n_series);
     printf("bench_http_query: %d series x %lld samples (15 s apart, 2 h), loaded in %.1f s; %d runs per query, median\n",
-           n_series, (long long)(SPAN_MS / 15000 + 1), now_s() - t0, runs);
+           n_series, (long long)(SPAN_MS / 15000 + 1), bench_now_s() - t0, runs);
     /* reopen, so the direct runs read the same on-disk state the server will */
     cairn_close(db);
     if (cairn_open(dir, &o, &db, &e)) {

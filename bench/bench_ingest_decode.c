@@ -22,31 +22,13 @@
 #include "batch.h"
 #include "ingest.h"
 #include "pb.h"
+#include "bench_util.h"
 
 static double cpu_now(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void machine(void)
-{
-    char line[256], model[256] = "unknown";
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "model name", 10)) {
-            char *c = strchr(line, ':');
-            if (c) snprintf(model, sizeof model, "%s", c + 2);
-            model[strcspn(model, "\n")] = 0;
-            break;
-        }
-    if (f) fclose(f);
-    long n = 0;
-    f = popen("nproc", "r");
-    if (f && fscanf(f, "%ld", &n) != 1) n = 0;
-    if (f) pclose(f);
-    printf("machine: %s, nproc %ld\n", model, n);
 }
 
 static uint8_t *snap(const buf *b, size_t *n)
@@ -114,7 +96,7 @@ static void run(const char *what, dec_fn fn, const uint8_t *body, size_t n, cons
 int main(int argc, char **argv)
 {
     only = argc > 1 ? argv[1] : NULL;
-    machine();
+    bench_machine();
     ingest_opts o;
     ingest_opts_default(&o);
     o.reject_old_ns = o.future_grace_ns = 0;

@@ -20,21 +20,7 @@
 
 #include "cairn.h"
 #include "logs_dataset.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double cpu_s(void)
-{
-    struct rusage ru;
-    getrusage(RUSAGE_SELF, &ru);
-    return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 + (double)ru.ru_stime.tv_sec +
-           (double)ru.ru_stime.tv_usec / 1e6;
-}
+#include "bench_util.h"
 
 static long rss_kb(void)
 {
@@ -66,21 +52,6 @@ static long long zstd_size(const char *file, int level)
     return n;
 }
 
-static void machine(void)
-{
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[256], model[200] = "?";
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "model name", 10)) {
-            char *c = strchr(line, ':');
-            if (c) snprintf(model, sizeof model, "%s", c + 2);
-            model[strcspn(model, "\n")] = 0;
-            break;
-        }
-    if (f) fclose(f);
-    printf("machine: %s, nproc %ld\n", model, sysconf(_SC_NPROCESSORS_ONLN));
-}
-
 int main(int argc, char **argv)
 {
     size_t mb = 200, batch = 1000;
@@ -90,7 +61,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--streams")) n_streams = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--batch")) batch = (size_t)atol(argv[i + 1]);
     }
-    machine();
+    bench_machine();
     /* generate everything first: the measurement covers only the commits */
     gen g;
     gen_init(&g, n_streams);
@@ -133,7 +104,7 @@ int main(int argc, char **argv)
         return 1;
     }
     cairn_batch *b = cairn_batch_new();
-    double t0 = now_s(), c0 = cpu_s();
+    double t0 = bench_now_s(), c0 = bench_cpu_s();
     for (size_t i = 0; i < n; i += batch) {
         cairn_batch_reset(b);
         for (size_t j = i; j < n && j < i + batch; j++) {
@@ -151,7 +122,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    double wall = now_s() - t0, cpu = cpu_s() - c0;
+    double wall = bench_now_s() - t0, cpu = bench_cpu_s() - c0;
     cairn_stats st;
     cairn_stats_get(db, &st);
     long rss1 = rss_kb();
@@ -162,9 +133,9 @@ int main(int argc, char **argv)
            (rss1 - rss0) / 1024.0, st.mem_bytes / 1048576.0, st.mem_bytes / 1024.0 / (double)st.n_streams,
            (unsigned long long)st.n_streams);
     /* close seals every head and checkpoints: everything ends up as compressed blocks */
-    double c1 = cpu_s();
+    double c1 = bench_cpu_s();
     cairn_close(db);
-    printf("close (seal heads + checkpoint): %.2f s CPU\n", cpu_s() - c1);
+    printf("close (seal heads + checkpoint): %.2f s CPU\n", bench_cpu_s() - c1);
     char idx[700];
     snprintf(idx, sizeof idx, "%s/index.mdb", data);
     long long stored = file_bytes(idx), z3 = zstd_size(raw, 3), z19 = zstd_size(raw, 19), z1 = zstd_size(raw, 1);

@@ -31,33 +31,9 @@
 #include "arena.h"
 #include "cairn.h"
 #include "logeval.h"
+#include "bench_util.h"
 
 #define S 1000000000LL
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void machine(void)
-{
-    char model[256] = "unknown", line[512];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    while (f && fgets(line, sizeof line, f)) {
-        if (!strncmp(line, "model name", 10)) {
-            char *c = strchr(line, ':');
-            if (c) {
-                snprintf(model, sizeof model, "%s", c + 2);
-                model[strcspn(model, "\n")] = 0;
-            }
-            break;
-        }
-    }
-    if (f) fclose(f);
-    printf("machine: %s, nproc %ld\n", model, sysconf(_SC_NPROCESSORS_ONLN));
-}
 
 static uint64_t rng = 0x9E3779B97F4A7C15ULL;
 static uint64_t rnd(void)
@@ -126,7 +102,7 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--streams")) n_streams = atoi(argv[i + 1]);
         else if (!strcmp(argv[i], "--runs")) runs = atoi(argv[i + 1]);
     }
-    machine();
+    bench_machine();
     char dir[] = "/tmp/bench_logql_XXXXXX";
     if (!mkdtemp(dir)) return 1;
     cairn_options o;
@@ -148,7 +124,7 @@ int main(int argc, char **argv)
     int *refs = malloc((size_t)n_streams * sizeof *refs);
     char line[512], svc[32], pod[32];
     size_t raw = 0, lines = 0;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     int64_t t = t_start;
     while (lines < n_lines) {
         cairn_batch_reset(b);
@@ -174,10 +150,10 @@ int main(int argc, char **argv)
             return 1;
         }
     }
-    double t_ing = now_s() - t0;
-    t0 = now_s();
+    double t_ing = bench_now_s() - t0;
+    t0 = bench_now_s();
     if (cairn_checkpoint(db, &e)) fprintf(stderr, "checkpoint: %s\n", e.msg);
-    double t_cp = now_s() - t0;
+    double t_cp = bench_now_s() - t0;
     printf("data: %zu JSON lines, %.1f MiB raw, %d streams {app=\"x\",service,pod}, 24 h\n", lines,
            (double)raw / 1048576.0, n_streams);
     printf("ingest through cairn_commit: %.1f s (%.1f MiB/s), checkpoint %.1f s\n", t_ing, (double)raw / 1048576.0 / t_ing,
@@ -201,9 +177,9 @@ int main(int argc, char **argv)
             arena *ar = arena_new(1 << 20);
             leval_params p = {t_start, t_end, qs[i].log ? 0 : 60 * S, 1000, CAIRN_BACKWARD};
             if (qs[i].log) p.step_ns = 60 * S; /* ignored by log queries except to mark a range query */
-            double a = now_s();
+            double a = bench_now_s();
             rc = leval_query(ar, db, qs[i].q, strlen(qs[i].q), &p, NULL, &r, &e);
-            ts[k] = now_s() - a;
+            ts[k] = bench_now_s() - a;
             if (rc) snprintf(note, sizeof note, "error %s: %.100s", cairn_strerror(rc), e.msg);
             arena_free(ar);
         }

@@ -35,39 +35,8 @@
 
 /* ---- clocks and machine ------------------------------------------------------------ */
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static double cpu_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static void machine(void)
-{
-    char model[256] = "unknown", line[512];
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    while (f && fgets(line, sizeof line, f)) {
-        if (!strncmp(line, "model name", 10)) {
-            char *c = strchr(line, ':');
-            if (c) {
-                snprintf(model, sizeof model, "%s", c + 2);
-                model[strcspn(model, "\n")] = 0;
-            }
-            break;
-        }
-    }
-    if (f) fclose(f);
-    printf("machine: %s, nproc %ld\n", model, sysconf(_SC_NPROCESSORS_ONLN));
-}
-
 #include "logs_dataset.h"
+#include "bench_util.h"
 
 /* A generated data set in memory, in arrival order. */
 typedef struct dataset {
@@ -128,7 +97,7 @@ static ingest_res ingest(const dataset *d, int n_streams, uint32_t block_bytes, 
     lstream **s = calloc(n_streams, sizeof *s);
     for (int i = 0; i < n_streams; i++)
         if (lstream_new(&s[i])) exit(1);
-    double w0 = now_s(), c0 = cpu_s();
+    double w0 = bench_now_s(), c0 = bench_cpu_s();
     for (size_t i = 0; i < d->n; i++) {
         const struct ent *e = &d->e[i];
         int rc = lstream_append(s[e->stream], e->t, d->bytes + e->off, e->len, NULL, 0, &lo, NULL);
@@ -137,8 +106,8 @@ static ingest_res ingest(const dataset *d, int n_streams, uint32_t block_bytes, 
             exit(1);
         }
     }
-    r.wall = now_s() - w0;
-    r.cpu = cpu_s() - c0;
+    r.wall = bench_now_s() - w0;
+    r.cpu = bench_cpu_s() - c0;
     for (int i = 0; i < n_streams; i++) {
         r.mem_total += lstream_mem_bytes(s[i]);
         r.mem_heads += lstream_mem_bytes(s[i]) - lstream_sealed_bytes(s[i]);
@@ -184,7 +153,7 @@ static double scan_ours(kv *k, int n_streams, const char *pat, uint64_t *hits, u
     kv_txn *t;
     if (kv_begin(k, 0, &t, NULL)) exit(1);
     *hits = *blocks = 0;
-    double w0 = now_s(), c0 = cpu_s();
+    double w0 = bench_now_s(), c0 = bench_cpu_s();
     for (int i = 0; i < n_streams; i++) {
         logs_it *it;
         if (logs_it_open(t, (uint32_t)i, NULL, INT64_MIN, INT64_MAX, 0, lf, blocks, &it, NULL)) exit(1);
@@ -196,8 +165,8 @@ static double scan_ours(kv *k, int n_streams, const char *pat, uint64_t *hits, u
         if (rc) exit(1);
         logs_it_close(it);
     }
-    double w = now_s() - w0;
-    *cpu = cpu_s() - c0;
+    double w = bench_now_s() - w0;
+    *cpu = bench_cpu_s() - c0;
     kv_abort(t);
     logs_filter_free(lf);
     return w;
@@ -214,13 +183,13 @@ static double children_cpu_s(void)
 /* Run a shell command; returns wall seconds and, in *cpu, the CPU seconds its processes used. */
 static double run_cpu(const char *cmd, double *cpu)
 {
-    double w0 = now_s(), c0 = children_cpu_s();
+    double w0 = bench_now_s(), c0 = children_cpu_s();
     if (system(cmd) != 0) {
         fprintf(stderr, "failed: %s\n", cmd);
         exit(1);
     }
     if (cpu) *cpu = children_cpu_s() - c0;
-    return now_s() - w0;
+    return bench_now_s() - w0;
 }
 
 static double run(const char *cmd) { return run_cpu(cmd, NULL); }
@@ -239,7 +208,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    machine();
+    bench_machine();
     char dir[] = "/tmp/bench_logs_XXXXXX";
     if (!mkdtemp(dir)) return 1;
     char raw[300], cmd[1024];
@@ -383,12 +352,12 @@ int main(int argc, char **argv)
             size_t pl = strlen(pats[p]), refhits = 0;
             double mc = 1e9, mw = 0;
             for (int rep = 0; rep < 2; rep++) {
-                double w0 = now_s(), c0 = cpu_s();
+                double w0 = bench_now_s(), c0 = bench_cpu_s();
                 refhits = 0;
                 for (const char *q = m; (q = memmem(q, (size_t)(m + rs - q), pats[p], pl)) != NULL; q += pl)
                     refhits++;
-                double c = cpu_s() - c0;
-                if (c < mc) mc = c, mw = now_s() - w0;
+                double c = bench_cpu_s() - c0;
+                if (c < mc) mc = c, mw = bench_now_s() - w0;
             }
             double ref = zc + mc;
             printf("| `%s` | %llu (ref %zu) | %.3f [%.3f] | %.0f | %llu | %.3f [%.3f] | %.3f [%.3f] | %.0f | %.2f |\n",

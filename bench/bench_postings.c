@@ -32,16 +32,10 @@
 #include "labels.h"
 #include "match.h"
 #include "postings.h"
+#include "bench_util.h"
 
 #define BATCH 10000
 #define KEYW 48
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, int rc, const cairn_err *e)
 {
@@ -171,7 +165,7 @@ static double build_at(kv *k, uint32_t first, uint32_t n, uint32_t batch, int mo
     buf c;
     buf_init(&c);
     pair *pairs = mode == 2 ? malloc(sizeof *pairs * BATCH * 8) : NULL;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (uint32_t start = first; start < n; start += batch) {
         kv_txn *t;
         int rc = kv_begin(k, 1, &t, &e);
@@ -229,7 +223,7 @@ static double build_at(kv *k, uint32_t first, uint32_t n, uint32_t batch, int mo
         }
         if ((rc = kv_commit(t, &e))) die("commit", rc, &e);
     }
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     if (rb_bytes) {
         /* logical size of all bitmaps */
         kv_txn *t;
@@ -325,26 +319,11 @@ typedef struct query {
     size_t n;
 } query;
 
-static void machine(void)
-{
-    char line[256], model[200] = "unknown";
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "model name", 10)) {
-            char *p = strchr(line, ':');
-            if (p) snprintf(model, sizeof model, "%s", p + 2);
-            model[strcspn(model, "\n")] = 0;
-            break;
-        }
-    if (f) fclose(f);
-    printf("machine: %s, %ld cpus online\n", model, sysconf(_SC_NPROCESSORS_ONLN));
-}
-
 int main(int argc, char **argv)
 {
     uint32_t n = argc > 1 ? (uint32_t)strtoul(argv[1], NULL, 10) : 1000000;
     const char *base = argc > 2 ? argv[2] : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    machine();
+    bench_machine();
     printf("data: %u series, 500 targets x 2000, 200 metric names, 100k pods, 10k paths; batch %d series/commit\n", n,
            BATCH);
     char dirs[3][512];
@@ -409,18 +388,18 @@ int main(int argc, char **argv)
         for (int r = 0; r < 7; r++) {
             kv_txn *t;
             idx_ids ids;
-            double t0 = now_s();
+            double t0 = bench_now_s();
             kv_begin(k[1], 0, &t, &e);
             if (idx_select(t, CAIRN_KIND_METRIC, m, qs[q].n, NULL, NULL, &ids, &e)) die("select", 1, &e);
             kv_abort(t);
-            tl[r] = now_s() - t0;
+            tl[r] = bench_now_s() - t0;
             nl = ids.n;
             idx_ids_free(&ids);
-            t0 = now_s();
+            t0 = bench_now_s();
             kv_begin(k[2], 0, &t, &e);
             nr = rb_select(t, m, qs[q].n, &ids);
             kv_abort(t);
-            tr[r] = now_s() - t0;
+            tr[r] = bench_now_s() - t0;
             free(ids.v);
         }
         if (nl != nr) fprintf(stderr, "MISMATCH %s: lmdb %zu roaring %zu\n", qs[q].text, nl, nr);
@@ -452,11 +431,11 @@ int main(int argc, char **argv)
         int hits = 0;
         for (int i = 0; i < 1000000; i++) hits += match_value(&mf, s, (size_t)snprintf(s, sizeof s, "host-%d", i % 500));
         hits = 0;
-        double t0 = now_s();
+        double t0 = bench_now_s();
         for (int i = 0; i < 1000000; i++) hits += match_value(&mf, s, (size_t)snprintf(s, sizeof s, "host-%d", i % 500));
-        double t1 = now_s();
+        double t1 = bench_now_s();
         for (int i = 0; i < 1000000; i++) hits += match_value(&ms, s, (size_t)snprintf(s, sizeof s, "host-%d", i % 500));
-        double t2 = now_s();
+        double t2 = bench_now_s();
         printf("\nmatch_value over 1M values (incl. snprintf): fast path %.0f ns/op, PCRE2 %.0f ns/op (%d hits)\n",
                (t1 - t0) * 1e3, (t2 - t1) * 1e3, hits);
         match_free(&mf);

@@ -21,28 +21,7 @@
 #include <unistd.h>
 
 #include "cairn.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void machine(void)
-{
-    char line[256], model[256] = "unknown";
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    while (f && fgets(line, sizeof line, f))
-        if (!strncmp(line, "model name", 10)) {
-            char *c = strchr(line, ':');
-            if (c) snprintf(model, sizeof model, "%s", c + 2);
-            model[strcspn(model, "\n")] = 0;
-            break;
-        }
-    if (f) fclose(f);
-    printf("machine: %s, nproc %ld\n", model, sysconf(_SC_NPROCESSORS_ONLN));
-}
+#include "bench_util.h"
 
 int main(int argc, char **argv)
 {
@@ -69,7 +48,7 @@ int main(int argc, char **argv)
     static const char *les[8] = {"0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "+Inf"};
     long n_hist = (n_series + 9) / 10;
     long total_series = n_series + n_hist * 8;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     int64_t t_end = 0;
     uint64_t samples = 0;
     for (long h = 0; h < hours; h++) {
@@ -109,8 +88,8 @@ int main(int argc, char **argv)
         t_end = ((h + 1) * per_hour - 1) * every;
     }
     cairn_checkpoint(db, &e);
-    double load_s = now_s() - t0;
-    machine();
+    double load_s = bench_now_s() - t0;
+    bench_machine();
     printf("data: %ld series (%ld counters + %ld histograms x 8 buckets), %ld h at 15 s, %llu samples, loaded in "
            "%.1f s\n",
            total_series, n_series, n_hist, hours, (unsigned long long)samples, load_s);
@@ -130,12 +109,12 @@ int main(int argc, char **argv)
         size_t ns = 0, np = 0;
         for (int r = 0; r < 3; r++) {
             cairn_query *q;
-            double a = now_s();
+            double a = bench_now_s();
             if (cairn_query_open(db, CAIRN_LANG_PROMQL, qs[i], strlen(qs[i]), 0, t_end, 60000, &qo, &q, &e)) {
                 fprintf(stderr, "%s: %s\n", qs[i], e.msg);
                 return 1;
             }
-            double d = now_s() - a;
+            double d = bench_now_s() - a;
             if (d < best) best = d;
             ns = cairn_query_series_count(q);
             np = 0;

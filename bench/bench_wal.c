@@ -23,13 +23,7 @@
 
 #include "crc32c.h"
 #include "wal.h"
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
+#include "bench_util.h"
 
 static void cpu_model(char *out, size_t cap)
 {
@@ -98,7 +92,7 @@ static void *committer(void *arg)
     }
     for (size_t i = 0; i < j->max_len; i++) p[i] = (uint8_t)(i * 131 + j->seed);
     uint64_t x = j->seed * 0x9E3779B97F4A7C15ULL + 1;
-    while (now_s() < j->until) {
+    while (bench_now_s() < j->until) {
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
         size_t len = j->min_len + (size_t)((x >> 33) % (j->max_len - j->min_len + 1));
         uint64_t pos;
@@ -128,7 +122,7 @@ static int run(const char *base, int threads, size_t min_len, size_t max_len, do
     job jobs[16];
     pthread_t tid[16];
     uint64_t f0 = wal_fsyncs(w);
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int i = 0; i < threads; i++) {
         jobs[i] = (job){ .w = w, .min_len = min_len, .max_len = max_len, .until = t0 + secs, .seed = (uint64_t)i + 1 };
         pthread_create(&tid[i], NULL, committer, &jobs[i]);
@@ -141,7 +135,7 @@ static int run(const char *base, int threads, size_t min_len, size_t max_len, do
         bytes += jobs[i].bytes;
         rc |= jobs[i].rc;
     }
-    double dt = now_s() - t0;
+    double dt = bench_now_s() - t0;
     uint64_t fs = wal_fsyncs(w) - f0;
     wal_close(w);
     rm_dir(dir);
@@ -161,14 +155,14 @@ static void crc_speed(void)
     for (size_t i = 0; i < n; i++) p[i] = (uint8_t)(i * 7);
     uint32_t sink = 0;
     int reps = 4000;
-    double t0 = now_s();
+    double t0 = bench_now_s();
     for (int r = 0; r < reps; r++) sink ^= crc32c_sw(sink, p, n);
-    double sw = (double)n * reps / (now_s() - t0) / 1e9;
+    double sw = (double)n * reps / (bench_now_s() - t0) / 1e9;
     double hw = 0;
     if (crc32c_hw_available()) {
-        t0 = now_s();
+        t0 = bench_now_s();
         for (int r = 0; r < reps * 4; r++) sink ^= crc32c_hw(sink, p, n);
-        hw = (double)n * reps * 4 / (now_s() - t0) / 1e9;
+        hw = (double)n * reps * 4 / (bench_now_s() - t0) / 1e9;
     }
     printf("\nCRC32C over 64 KiB buffers: slicing-by-8 %.2f GB/s, SSE4.2 %.2f GB/s%s (sink %08x)\n", sw, hw,
            crc32c_hw_available() ? "" : " (not available)", sink);

@@ -61,6 +61,7 @@
 
 #include "dataset.h"
 #include "logs_dataset.h"
+#include "bench_util.h"
 
 /* ==== byte buffer and protobuf writer ====================================================== */
 
@@ -108,13 +109,6 @@ static void snappy_into(const bbuf *raw, bbuf *out)
     }
     out->len = cap;
     if (snappy_compress((const char *)raw->p, raw->len, (char *)out->p, &out->len) != SNAPPY_OK) abort();
-}
-
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 /* utime + stime of a process in seconds, or -1 (no pid / gone). */
@@ -407,13 +401,13 @@ static int run_senders(sender *s, long pid, double *wall, double *cpu)
     worker w[64];
     atomic_init(&s->failed, 0);
     pthread_barrier_init(&s->bar, NULL, (unsigned)s->clients);
-    double c0 = proc_cpu_s(pid), t0 = now_s();
+    double c0 = proc_cpu_s(pid), t0 = bench_now_s();
     for (int i = 0; i < s->clients; i++) {
         w[i] = (worker){s, i};
         pthread_create(&th[i], NULL, send_worker, &w[i]);
     }
     for (int i = 0; i < s->clients; i++) pthread_join(th[i], NULL);
-    *wall = now_s() - t0;
+    *wall = bench_now_s() - t0;
     *cpu = pid > 0 ? proc_cpu_s(pid) - c0 : -1;
     pthread_barrier_destroy(&s->bar);
     return atomic_load(&s->failed);
