@@ -588,29 +588,13 @@ static void h_label_values(http_req *r, void *ctx)
     strings_answer(ctx, r, name);
 }
 
-typedef struct lref {
-    const cairn_label *ls;
-    size_t n;
-    uint64_t id;
-} lref;
-
-static int lref_cmp(const void *a, const void *b)
-{
-    const lref *x = a, *y = b;
-    val_lset u = {x->ls, x->n}, v = {y->ls, y->n};
-    int c = val_lset_cmp(u, v);
-    return c ? c : (x->id > y->id) - (x->id < y->id);
-}
-
 static void h_series(http_req *r, void *ctx)
 {
     papi_ctx *c = ctx;
     papi_req q;
     int64_t start, end;
     size_t nsel = 0;
-    cairn_series_set **sets = NULL;
-    lref *v = NULL;
-    size_t nv = 0, cap = 0;
+    papi_union u = {0};
     if (papi_req_init(&q, r)) {
         lerr(r, 500, "out of memory");
         goto out;
@@ -638,46 +622,22 @@ static void h_series(http_req *r, void *ctx)
         if (lapi_opt_selector(&q, txt[i], &ms[i], &mn[i])) goto out;
     cairn_db *db = papi_db(c, r, 1);
     if (!db || !papi_gate_enter(c, r, 1)) goto out;
-    sets = mem_calloc(nsel, sizeof *sets);
     cairn_err e;
-    int rc = sets ? CAIRN_OK : err_set(&e, CAIRN_ENOMEM, "out of memory");
-    for (size_t i = 0; i < nsel && !rc; i++) {
-        rc = cairn_select(db, CAIRN_KIND_LOG, ms[i], mn[i], start, end, &sets[i], &e);
-        uint64_t id;
-        const cairn_label *ls;
-        size_t n;
-        while (!rc && cairn_series_set_next(sets[i], &id, &ls, &n)) {
-            if (nv == cap) {
-                size_t nc = cap ? cap * 2 : 128;
-                lref *nvv = mem_realloc(v, cap * sizeof *v, nc * sizeof *v);
-                if (!nvv) {
-                    rc = err_set(&e, CAIRN_ENOMEM, "out of memory");
-                    break;
-                }
-                v = nvv, cap = nc;
-            }
-            v[nv++] = (lref){ls, n, id};
-        }
-    }
+    int rc = papi_union_select(db, CAIRN_KIND_LOG, ms, mn, nsel, start, end, &u, &e);
     papi_gate_leave(c);
     if (rc) {
         lapi_err_code(r, rc, e.msg);
         goto out;
     }
-    if (nv) qsort(v, nv, sizeof *v, lref_cmp);
     jw w;
-    jw_init(&w, 256 + nv * 64);
+    jw_init(&w, 256 + u.n * 64);
     papi_begin(&w);
     jw_arr(&w);
-    for (size_t i = 0; i < nv; i++)
-        if (!i || v[i].id != v[i - 1].id) lapi_write_lset(&w, v[i].ls, v[i].n);
+    for (size_t i = 0; i < u.n; i++) lapi_write_lset(&w, u.v[i].ls, u.v[i].n);
     jw_arr_end(&w);
     papi_end(r, &w, NULL);
 out:
-    if (sets)
-        for (size_t i = 0; i < nsel; i++) cairn_series_set_close(sets[i]);
-    mem_free(sets, nsel * sizeof *sets);
-    mem_free(v, cap * sizeof *v);
+    papi_union_free(&u);
     papi_req_free(&q);
 }
 

@@ -774,12 +774,6 @@ static int read_bounds(papi_req *q, int64_t *start, int64_t *end, uint64_t *limi
     return 0;
 }
 
-typedef struct sref {
-    uint64_t id;
-    const cairn_label *ls;
-    size_t n;
-} sref;
-
 static int lset_cmp(const cairn_label *a, size_t na, const cairn_label *b, size_t nb)
 {
     for (size_t i = 0; i < na && i < nb; i++) {
@@ -797,9 +791,49 @@ static int lset_cmp(const cairn_label *a, size_t na, const cairn_label *b, size_
 
 static int sref_cmp(const void *x, const void *y)
 {
-    const sref *a = x, *b = y;
+    const papi_sref *a = x, *b = y;
     int c = lset_cmp(a->ls, a->n, b->ls, b->n);
     return c ? c : (a->id > b->id) - (a->id < b->id);
+}
+
+int papi_union_select(cairn_db *db, int kind, cairn_matcher *const *m, const size_t *n_m, size_t count, int64_t start,
+                      int64_t end, papi_union *u, cairn_err *err)
+{
+    memset(u, 0, sizeof *u);
+    u->sets = mem_calloc(count ? count : 1, sizeof *u->sets);
+    if (!u->sets) return err_set(err, CAIRN_ENOMEM, "out of memory listing series");
+    u->n_sets = count;
+    int rc = CAIRN_OK;
+    for (size_t i = 0; i < count && !rc; i++) {
+        rc = cairn_select(db, kind, m[i], n_m[i], start, end, &u->sets[i], err);
+        uint64_t id;
+        const cairn_label *ls;
+        size_t n;
+        while (!rc && cairn_series_set_next(u->sets[i], &id, &ls, &n)) {
+            if (u->n == u->cap) {
+                size_t nc = u->cap ? u->cap * 2 : 256;
+                papi_sref *nv = mem_realloc(u->v, u->cap * sizeof *nv, nc * sizeof *nv);
+                if (!nv) return err_set(err, CAIRN_ENOMEM, "out of memory listing series");
+                u->v = nv, u->cap = nc;
+            }
+            u->v[u->n++] = (papi_sref){id, ls, n};
+        }
+    }
+    if (rc) return rc;
+    if (u->n) qsort(u->v, u->n, sizeof *u->v, sref_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < u->n; i++)
+        if (!k || u->v[i].id != u->v[k - 1].id) u->v[k++] = u->v[i];
+    u->n = k;
+    return CAIRN_OK;
+}
+
+void papi_union_free(papi_union *u)
+{
+    for (size_t i = 0; i < u->n_sets; i++) cairn_series_set_close(u->sets[i]);
+    mem_free(u->sets, (u->n_sets ? u->n_sets : 1) * sizeof *u->sets);
+    mem_free(u->v, u->cap * sizeof *u->v);
+    memset(u, 0, sizeof *u);
 }
 
 static void h_series(http_req *r, void *ctx)
@@ -809,9 +843,7 @@ static void h_series(http_req *r, void *ctx)
     int64_t start, end;
     uint64_t limit;
     sel_list sl = {0};
-    cairn_series_set **sets = NULL;
-    sref *v = NULL;
-    size_t nv = 0, cap = 0;
+    papi_union u = {0};
     if (papi_req_init(&q, r)) {
         papi_error(r, 500, "internal", "out of memory");
         goto out;
@@ -819,56 +851,23 @@ static void h_series(http_req *r, void *ctx)
     if (read_bounds(&q, &start, &end, &limit, &sl, 1)) goto out;
     cairn_db *db = papi_db(c, r, 0);
     if (!db || !papi_gate_enter(c, r, 0)) goto out;
-    sets = mem_calloc(sl.count, sizeof *sets);
-    int rc = sets ? 0 : CAIRN_ENOMEM;
     cairn_err e = {0};
-    if (!sets) err_set(&e, CAIRN_ENOMEM, "out of memory");
-    for (size_t i = 0; i < sl.count && !rc; i++) {
-        rc = cairn_select(db, CAIRN_KIND_METRIC, sl.m[i], sl.n[i], start, end, &sets[i], &e);
-        uint64_t id;
-        const cairn_label *ls;
-        size_t n;
-        while (!rc && cairn_series_set_next(sets[i], &id, &ls, &n)) {
-            if (nv == cap) {
-                size_t nc = cap ? cap * 2 : 256;
-                sref *nvv = mem_realloc(v, cap * sizeof *v, nc * sizeof *v);
-                if (!nvv) {
-                    rc = err_set(&e, CAIRN_ENOMEM, "out of memory listing series");
-                    break;
-                }
-                v = nvv, cap = nc;
-            }
-            v[nv++] = (sref){id, ls, n};
-        }
-    }
+    int rc = papi_union_select(db, CAIRN_KIND_METRIC, sl.m, sl.n, sl.count, start, end, &u, &e);
     papi_gate_leave(c);
     if (rc) {
         error_code(r, rc == CAIRN_EINVAL ? CAIRN_EPARSE : rc, e.msg);
         goto out;
     }
-    if (nv) qsort(v, nv, sizeof *v, sref_cmp);
     jw w;
-    jw_init(&w, 256 + nv * 64);
+    jw_init(&w, 256 + u.n * 64);
     papi_begin(&w);
     jw_arr(&w);
-    size_t written = 0;
-    int truncated = 0;
-    for (size_t i = 0; i < nv; i++) {
-        if (i && v[i].id == v[i - 1].id) continue;
-        if (limit && written == limit) {
-            truncated = 1;
-            break;
-        }
-        write_labels(&w, v[i].ls, v[i].n);
-        written++;
-    }
+    size_t written = limit && limit < u.n ? (size_t)limit : u.n;
+    for (size_t i = 0; i < written; i++) write_labels(&w, u.v[i].ls, u.v[i].n);
     jw_arr_end(&w);
-    papi_end(r, &w, truncated ? "results truncated due to limit" : NULL);
+    papi_end(r, &w, written < u.n ? "results truncated due to limit" : NULL);
 out:
-    if (sets)
-        for (size_t i = 0; i < sl.count; i++) cairn_series_set_close(sets[i]);
-    mem_free(sets, sl.count * sizeof *sets);
-    mem_free(v, cap * sizeof *v);
+    papi_union_free(&u);
     papi_req_free(&q);
 }
 

@@ -131,4 +131,29 @@ void papi_end(http_req *r, jw *w, const char *warning);
 
 /* Now, in ms / ns of the wall clock. */
 int64_t papi_now_ms(void);
+
+/* One selected series: labels borrowed from the series set that produced it. */
+typedef struct papi_sref {
+    uint64_t id;
+    const cairn_label *ls;
+    size_t n;
+} papi_sref;
+
+/* The union of several selections (the match[] parameters of /series). */
+typedef struct papi_union {
+    cairn_series_set **sets; /* open, so that the labels in v stay valid */
+    size_t n_sets;
+    papi_sref *v; /* sorted by labels; each id once */
+    size_t n, cap;
+} papi_union;
+
+/*
+ * Select the series (or streams) of `kind` matching any of the `count`
+ * matcher lists over [start, end], sorted by labels without duplicates.
+ * @return CAIRN_OK or the first cairn_select error (err says what).
+ * Free with papi_union_free() in every case.
+ */
+int papi_union_select(cairn_db *db, int kind, cairn_matcher *const *m, const size_t *n_m, size_t count, int64_t start,
+                      int64_t end, papi_union *u, cairn_err *err);
+void papi_union_free(papi_union *u);
 #endif
