@@ -650,32 +650,45 @@ int cairn_commit(cairn_db *db, const cairn_batch *b, cairn_err *err)
             goto unlock;
         }
         if ((rc = kv_begin(db->kv, 1, &wtxn, err))) goto unlock;
-        uint32_t id = next_id;
+        /* A set may already be in the index without being in the table: a
+         * commit that indexed it and then ran out of memory before inserting
+         * it. It keeps its id; the others get the next ones. */
+        uint32_t id = next_id, *ids = mem_alloc(n * sizeof *ids);
+        if (!ids) rc = err_set(err, CAIRN_ENOMEM, "out of memory adding %u series", n_new);
         for (size_t i = 0; i < n && !rc; i++) {
             const batch_series *bs = &b->series[i];
             if (!used[i] || refs[i]) continue;
-            rc = idx_add_series(wtxn, id++, bs->kind, batch_canon(b, bs), bs->canon_len, bs->hash, err);
+            if (idx_find(wtxn, bs->hash, bs->kind, batch_canon(b, bs), bs->canon_len, &ids[i]) == CAIRN_OK &&
+                !engine_series(db, ids[i]))
+                continue;
+            ids[i] = id++;
+            rc = idx_add_series(wtxn, ids[i], bs->kind, batch_canon(b, bs), bs->canon_len, bs->hash, err);
         }
         if (rc) {
             kv_abort(wtxn);
+            mem_free(ids, n * sizeof *ids);
             goto unlock;
         }
-        if ((rc = kv_commit(wtxn, err))) goto unlock;
+        if ((rc = kv_commit(wtxn, err))) {
+            mem_free(ids, n * sizeof *ids);
+            goto unlock;
+        }
         /* From here the index has them: they go into the table whatever happens next. */
         pthread_rwlock_wrlock(&db->state);
-        id = next_id;
         for (size_t i = 0; i < n; i++) {
             const batch_series *bs = &b->series[i];
             if (!used[i] || refs[i]) continue;
-            series *s = series_new(id++, bs->kind, batch_canon(b, bs), bs->canon_len, bs->hash);
-            if (!s) {
+            series *s = series_new(ids[i], bs->kind, batch_canon(b, bs), bs->canon_len, bs->hash);
+            if (!s || table_reserve(db, ids[i])) {
                 rc = err_set(err, CAIRN_ENOMEM, "out of memory adding series");
-                db->n_ids = id; /* keep ids dense in the face of the gap; the index has the set */
+                series_free(s);
+                if (db->n_ids < id) db->n_ids = id; /* ids up to `id` are taken in the index */
                 break;
             }
             table_insert(db, s);
             refs[i] = s;
         }
+        mem_free(ids, n * sizeof *ids);
         pthread_rwlock_unlock(&db->state);
         if (rc) goto unlock;
     }
@@ -684,7 +697,9 @@ int cairn_commit(cairn_db *db, const cairn_batch *b, cairn_err *err)
      * one buffer reserved up front (a sample is at most 5 + 10 + 8 bytes). */
     buf_reset(&db->rec);
     rc = buf_reserve(&db->rec, 3 * 10 + n_keep * 23);
-    if (!rc) rc = buf_put_uvarint(&db->rec, n_new);
+    uint64_t n_defs = 0; /* series this commit indexed (ids from next_id on) */
+    for (size_t i = 0; i < n; i++) n_defs += used[i] && refs[i]->id >= next_id;
+    if (!rc) rc = buf_put_uvarint(&db->rec, n_defs);
     for (size_t i = 0; i < n && !rc; i++)
         if (used[i] && refs[i]->id >= next_id)
             rc = walrec_put_series(&db->rec, refs[i]->id, refs[i]->kind, refs[i]->canon, refs[i]->canon_len);

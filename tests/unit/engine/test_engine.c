@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "cairn.h"
+#include "mem.h"
 #include "support.h"
 
 typedef struct fx {
@@ -257,6 +258,48 @@ static void test_samples_next_n_matches_next(void **state)
     }
 }
 
+/* Fail allocation N for N = 0, 1, 2, ... until a commit of new series goes
+ * through: each failure is a clean error, and the end state holds every
+ * series once and every sample once (no set indexed twice under two ids). */
+static void test_commit_oom_loop(void **state)
+{
+    fx *f = *state;
+    cairn_err e;
+    int64_t nth;
+    for (nth = 0; nth < 5000; nth++) {
+        cairn_batch *b = cairn_batch_new();
+        for (int k = 0; k < 3; k++) {
+            char v[2] = {(char)('0' + k), 0};
+            cairn_label ls[2] = {CAIRN_LABEL("__name__", "oom"), {"k", 1, v, 1}};
+            int ref = cairn_batch_series(b, CAIRN_KIND_METRIC, ls, 2, &e);
+            assert_true(ref >= 0);
+            assert_int_equal(cairn_batch_sample(b, ref, 1000, k, &e), CAIRN_OK);
+            assert_int_equal(cairn_batch_sample(b, ref, 2000, k + 0.5, &e), CAIRN_OK);
+        }
+        mem_fail_after(nth);
+        int rc = cairn_commit(f->db, b, &e);
+        mem_fail_after(-1);
+        cairn_batch_free(b);
+        if (rc == CAIRN_OK) break;
+        if (rc != CAIRN_ENOMEM) fail_msg("allocation %lld: code %d (%s)", (long long)nth, rc, e.msg);
+    }
+    assert_true(nth > 0 && nth < 5000);
+    for (int pass = 0; pass < 2; pass++) {
+        cairn_series_set *ss;
+        cairn_matcher m = {CAIRN_MATCH_EQ, "__name__", 8, "oom", 3};
+        assert_int_equal(cairn_select(f->db, CAIRN_KIND_METRIC, &m, 1, INT64_MIN, INT64_MAX, &ss, &e), CAIRN_OK);
+        assert_int_equal(cairn_series_set_count(ss), 3);
+        uint64_t id;
+        while (cairn_series_set_next(ss, &id, NULL, NULL) == 1) {
+            int64_t ts[4];
+            double vs[4];
+            assert_int_equal(read_all(f, id, INT64_MIN, INT64_MAX, ts, vs, 4), 2);
+        }
+        cairn_series_set_close(ss);
+        reopen(f);
+    }
+}
+
 static void test_select_matchers_and_kinds(void **state)
 {
     fx *f = *state;
@@ -445,6 +488,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_commit_out_of_order_window, setup, teardown),
         cmocka_unit_test_setup_teardown(test_series_chunk_cut_and_ranges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_samples_next_n_matches_next, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_commit_oom_loop, setup, teardown),
         cmocka_unit_test_setup_teardown(test_select_matchers_and_kinds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_labels_bounded_by_time, setup, teardown),
         cmocka_unit_test_setup_teardown(test_limits_and_validation, setup, teardown),
