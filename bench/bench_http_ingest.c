@@ -45,60 +45,7 @@
 
 #include "dataset.h"
 #include "bench_util.h"
-
-/* ==== small helpers ====================================================================== */
-
-typedef struct bbuf {
-    uint8_t *p;
-    size_t len, cap;
-} bbuf;
-
-static void bb_put(bbuf *b, const void *p, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 4096;
-        while (nc < b->len + n) nc *= 2;
-        b->p = realloc(b->p, nc);
-        if (!b->p) abort();
-        b->cap = nc;
-    }
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-static void bb_varint(bbuf *b, uint64_t v)
-{
-    uint8_t t[10];
-    size_t n = 0;
-    while (v >= 0x80) t[n++] = (uint8_t)(v | 0x80), v >>= 7;
-    t[n++] = (uint8_t)v;
-    bb_put(b, t, n);
-}
-static void bb_key(bbuf *b, int field, int wire) { bb_varint(b, (uint64_t)(field << 3 | wire)); }
-static void bb_bytes(bbuf *b, int field, const void *p, size_t n)
-{
-    bb_key(b, field, 2);
-    bb_varint(b, n);
-    bb_put(b, p, n);
-}
-/* A nested message: encode into tmp, then put as bytes. */
-static void bb_msg(bbuf *b, int field, const bbuf *m) { bb_bytes(b, field, m->p, m->len); }
-
-static double proc_cpu_s(pid_t pid)
-{
-    char path[64], line[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    size_t n = fread(line, 1, sizeof line - 1, f);
-    fclose(f);
-    line[n] = 0;
-    char *p = strrchr(line, ')');
-    if (!p) return -1;
-    unsigned long ut = 0, st = 0;
-    /* fields after ")": state(3) ... utime(14) stime(15) */
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
+#include "bench_wire.h"
 
 /* ==== the server under test ================================================================ */
 
@@ -165,37 +112,13 @@ typedef struct load {
     atomic_int failed;
 } load;
 
-static int conn_open(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a)) perror("connect"), exit(1);
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    return fd;
-}
-
-static int send_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-        if (w <= 0) return -1;
-        c += w, n -= (size_t)w;
-    }
-    return 0;
-}
-
 /* One request, one response on a keep-alive connection. @return the status, or -1. */
 static int roundtrip(int fd, int port, const req *r, char *rb, size_t rbcap)
 {
     char head[512];
     int hn = snprintf(head, sizeof head, "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sContent-Length: %zu\r\n\r\n",
                       r->path, port, r->headers, r->body.len);
-    if (send_all(fd, head, (size_t)hn) || send_all(fd, r->body.p, r->body.len)) return -1;
+    if (bench_send_all(fd, head, (size_t)hn) || bench_send_all(fd, r->body.p, r->body.len)) return -1;
     size_t got = 0;
     char *end = NULL;
     while (!end) {
@@ -223,7 +146,8 @@ static int roundtrip(int fd, int port, const req *r, char *rb, size_t rbcap)
 static void *client(void *arg)
 {
     load *l = arg;
-    int fd = conn_open(l->port);
+    int fd = bench_conn_open(l->port);
+    if (fd < 0) perror("connect"), exit(1);
     char rb[8192];
     for (;;) {
         size_t i = atomic_fetch_add(&l->next, 1);
@@ -248,24 +172,15 @@ static result run_load(srv *s, req *v, size_t n, int clients)
     atomic_init(&l.next, 0);
     atomic_init(&l.failed, 0);
     pthread_t th[64];
-    double c0 = proc_cpu_s(s->pid), t0 = bench_now_s();
+    double c0 = bench_proc_cpu_s(s->pid), t0 = bench_now_s();
     for (int i = 0; i < clients; i++) pthread_create(&th[i], NULL, client, &l);
     for (int i = 0; i < clients; i++) pthread_join(th[i], NULL);
-    result r = {bench_now_s() - t0, proc_cpu_s(s->pid) - c0};
+    result r = {bench_now_s() - t0, bench_proc_cpu_s(s->pid) - c0};
     if (atomic_load(&l.failed)) fprintf(stderr, "some requests failed\n"), exit(1);
     return r;
 }
 
 /* ==== workloads ================================================================================ */
-
-static void snappy_body(bbuf *raw, bbuf *out)
-{
-    size_t cap = snappy_max_compressed_length(raw->len);
-    out->p = malloc(cap);
-    out->cap = cap;
-    out->len = cap;
-    if (snappy_compress((const char *)raw->p, raw->len, (char *)out->p, &out->len) != SNAPPY_OK) abort();
-}
 
 static size_t build_rw(const ds *d, size_t n_series, uint64_t scrapes, size_t batch, req **out)
 {
@@ -299,7 +214,7 @@ static size_t build_rw(const ds *d, size_t n_series, uint64_t scrapes, size_t ba
             v[r].path = "/api/v1/write";
             v[r].headers = "Content-Type: application/x-protobuf\r\nContent-Encoding: snappy\r\n"
                            "X-Prometheus-Remote-Write-Version: 0.1.0\r\n";
-            snappy_body(&raw, &v[r].body);
+            bb_snappy(&raw, &v[r].body);
         }
     free(raw.p), free(ts.p), free(tmp.p);
     *out = v;
@@ -388,7 +303,7 @@ static size_t build_loki(uint64_t n_lines, int proto, req **out, uint64_t *raw_b
         v[r].path = "/loki/api/v1/push";
         if (proto) {
             v[r].headers = "Content-Type: application/x-protobuf\r\n";
-            snappy_body(&raw, &v[r].body);
+            bb_snappy(&raw, &v[r].body);
         } else {
             v[r].headers = "Content-Type: application/json\r\n";
             v[r].body.p = malloc(raw.len);

@@ -62,104 +62,13 @@
 #include "dataset.h"
 #include "logs_dataset.h"
 #include "bench_util.h"
+#include "bench_wire.h"
 
 /* ==== byte buffer and protobuf writer ====================================================== */
 
-typedef struct bbuf {
-    uint8_t *p;
-    size_t len, cap;
-} bbuf;
-
-static void bb_put(bbuf *b, const void *p, size_t n)
-{
-    if (b->len + n > b->cap) {
-        size_t nc = b->cap ? b->cap * 2 : 4096;
-        while (nc < b->len + n) nc *= 2;
-        b->p = realloc(b->p, nc);
-        if (!b->p) abort();
-        b->cap = nc;
-    }
-    memcpy(b->p + b->len, p, n);
-    b->len += n;
-}
-static void bb_varint(bbuf *b, uint64_t v)
-{
-    uint8_t t[10];
-    size_t n = 0;
-    while (v >= 0x80) t[n++] = (uint8_t)(v | 0x80), v >>= 7;
-    t[n++] = (uint8_t)v;
-    bb_put(b, t, n);
-}
-static void bb_key(bbuf *b, int field, int wire) { bb_varint(b, (uint64_t)(field << 3 | wire)); }
-static void bb_bytes(bbuf *b, int field, const void *p, size_t n)
-{
-    bb_key(b, field, 2);
-    bb_varint(b, n);
-    bb_put(b, p, n);
-}
-static void bb_msg(bbuf *b, int field, const bbuf *m) { bb_bytes(b, field, m->p, m->len); }
-
-static void snappy_into(const bbuf *raw, bbuf *out)
-{
-    size_t cap = snappy_max_compressed_length(raw->len);
-    if (out->cap < cap) {
-        out->p = realloc(out->p, cap);
-        if (!out->p) abort();
-        out->cap = cap;
-    }
-    out->len = cap;
-    if (snappy_compress((const char *)raw->p, raw->len, (char *)out->p, &out->len) != SNAPPY_OK) abort();
-}
 
 /* utime + stime of a process in seconds, or -1 (no pid / gone). */
-static double proc_cpu_s(long pid)
-{
-    if (pid <= 0) return -1;
-    char path[64], line[1024];
-    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
-    FILE *f = fopen(path, "r");
-    if (!f) return -1;
-    size_t n = fread(line, 1, sizeof line - 1, f);
-    fclose(f);
-    line[n] = 0;
-    char *p = strrchr(line, ')');
-    if (!p) return -1;
-    unsigned long ut = 0, st = 0;
-    if (sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2) return -1;
-    return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
 /* ==== HTTP/1.1 client ====================================================================== */
-
-static int conn_open(int port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    struct sockaddr_in a = {0};
-    a.sin_family = AF_INET;
-    a.sin_port = htons((uint16_t)port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (connect(fd, (struct sockaddr *)&a, sizeof a)) {
-        close(fd);
-        return -1;
-    }
-    int one = 1;
-    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct timeval tv = {60, 0}; /* bounded: a hung server fails the run instead of hanging it */
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-    return fd;
-}
-
-static int send_all(int fd, const void *p, size_t n)
-{
-    const char *c = p;
-    while (n) {
-        ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
-        if (w <= 0) return -1;
-        c += w, n -= (size_t)w;
-    }
-    return 0;
-}
 
 /* POST one body and read the answer on a keep-alive connection. @return the status or -1. */
 static int roundtrip(int fd, int port, const char *path, const char *headers, const uint8_t *body, size_t len,
@@ -168,7 +77,7 @@ static int roundtrip(int fd, int port, const char *path, const char *headers, co
     char head[512];
     int hn = snprintf(head, sizeof head, "POST %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n%sContent-Length: %zu\r\n\r\n",
                       path, port, headers, len);
-    if (send_all(fd, head, (size_t)hn) || send_all(fd, body, len)) return -1;
+    if (bench_send_all(fd, head, (size_t)hn) || bench_send_all(fd, body, len)) return -1;
     size_t got = 0;
     char *end = NULL;
     while (!end) {
@@ -321,7 +230,7 @@ static int cmd_build(const opts *o)
                 bb_msg(&ts, 2, &tmp);
                 bb_msg(&raw, 1, &ts);
             }
-            snappy_into(&raw, &out);
+            bb_snappy(&raw, &out);
             uint32_t len = (uint32_t)out.len;
             fwrite(&len, 4, 1, f);
             fwrite(out.p, 1, out.len, f);
@@ -373,7 +282,7 @@ static void *send_worker(void *arg)
 {
     worker *w = arg;
     sender *s = w->s;
-    int fd = conn_open(s->port);
+    int fd = bench_conn_open(s->port);
     if (fd < 0) atomic_store(&s->failed, 1);
     char rb[8192];
     uint64_t scrapes = s->n_req / s->per_scrape;
@@ -401,14 +310,14 @@ static int run_senders(sender *s, long pid, double *wall, double *cpu)
     worker w[64];
     atomic_init(&s->failed, 0);
     pthread_barrier_init(&s->bar, NULL, (unsigned)s->clients);
-    double c0 = proc_cpu_s(pid), t0 = bench_now_s();
+    double c0 = bench_proc_cpu_s(pid), t0 = bench_now_s();
     for (int i = 0; i < s->clients; i++) {
         w[i] = (worker){s, i};
         pthread_create(&th[i], NULL, send_worker, &w[i]);
     }
     for (int i = 0; i < s->clients; i++) pthread_join(th[i], NULL);
     *wall = bench_now_s() - t0;
-    *cpu = pid > 0 ? proc_cpu_s(pid) - c0 : -1;
+    *cpu = pid > 0 ? bench_proc_cpu_s(pid) - c0 : -1;
     pthread_barrier_destroy(&s->bar);
     return atomic_load(&s->failed);
 }
@@ -529,7 +438,7 @@ static int cmd_logs(const opts *o)
                 bb_msg(&raw, 1, &st);
                 per[at].len = 0, cnt[at] = 0;
             }
-            snappy_into(&raw, &out);
+            bb_snappy(&raw, &out);
             if (nl[k] == cl[k]) lists[k] = realloc(lists[k], (cl[k] = cl[k] ? cl[k] * 2 : 256) * sizeof **lists);
             uint8_t *copy = malloc(out.len);
             memcpy(copy, out.p, out.len);
