@@ -118,6 +118,16 @@ fuzz:
 	  clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Iengine -Iquery -Iingest -I$(FUZZ_BUILD)/query -I$(FUZZ_BUILD)/ingest $(PKG_CFLAGS) \
 	    -o build/fuzz/$$n $$f $(FUZZ_BUILD)/libcairn.a $(PKG_LIBS); done
 
+# make fuzz-long: every libFuzzer target for FUZZ_LONG_SECONDS (default 300) each, new
+# inputs kept in its corpus (commit the interesting ones), crashes under build/fuzz-artifacts.
+FUZZ_LONG_SECONDS ?= 300
+fuzz-long: fuzz
+	@mkdir -p build/fuzz-artifacts
+	@set -e; for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); c=tests/fuzz/corpus/$${n#fuzz_}; mkdir -p $$c; \
+	  echo "fuzz-long: $$n for $(FUZZ_LONG_SECONDS) s"; \
+	  build/fuzz/$$n -max_total_time=$(FUZZ_LONG_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=build/fuzz-artifacts/$$n- $$c; done
+
 bench: $(BENCH_BINS)
 
 run: all
@@ -144,6 +154,6 @@ promqltest: $(BUILD)/promqltest
 clean:
 	rm -rf build
 
-.PHONY: all test tests asan fuzz bench run lint clean
+.PHONY: all test tests asan fuzz fuzz-long bench run lint clean
 .SECONDARY:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
