@@ -18,9 +18,13 @@
  *
  * Validation happens here once, so the rest of the engine can trust canonical
  * bytes: names match [a-zA-Z_][a-zA-Z0-9_]*, names starting "__" are reserved
- * for cairn except `__name__`, values are valid UTF-8 (no overlong forms, no
- * surrogates, nothing above U+10FFFF, as Go's utf8.Valid), and the limits of
- * labels_limits hold. Every error names the offending label first and the
+ * for cairn except `__name__` (rejected, never dropped: dropping one would make
+ * two sent series one), values are valid UTF-8 (no overlong forms, no
+ * surrogates, nothing above U+10FFFF, as Go's utf8.Valid) without a NUL byte
+ * (the metric name is the value of __name__, so the same holds for it), and
+ * the limits of labels_limits hold. The ingest decoders call the same checks
+ * (labels_name_valid, labels_name_reserved, labels_value_problem) with their
+ * own context, so every protocol refuses the same bytes with the same words. Every error names the offending label first and the
  * label set after it, so the useful part survives the 256-byte message.
  *
  * The readers (labels_it_*, labels_decode, labels_get, labels_format) accept
@@ -119,6 +123,64 @@ size_t labels_utf8_valid(const char *s, size_t len)
     return len;
 }
 
+static void labels_put_escaped(char *dst, size_t cap, size_t *pos, const char *s, size_t n);
+
+/* Nonzero if any of the eight bytes of w is zero (the classic haszero test). */
+static inline int labels_has_zero(uint64_t w)
+{
+    return ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0;
+}
+
+/* Offset of the first byte of a label value that cairn refuses: a NUL, or the
+ * start of an invalid UTF-8 sequence (labels_utf8_valid's rules); len if none.
+ * The same eight-bytes-at-a-time fast path: a word without a high bit and
+ * without a zero byte is skipped whole. */
+size_t labels_value_valid(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        if (len - i >= 8) {
+            uint64_t w;
+            memcpy(&w, p + i, 8);
+            if ((w & 0x8080808080808080ULL) == 0 && !labels_has_zero(w)) {
+                i += 8;
+                continue;
+            }
+        }
+        if (p[i] == 0) return i;
+        if (p[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t k = labels_utf8_seq(p + i, len - i);
+        if (!k) return i;
+        i += k;
+    }
+    return len;
+}
+
+int labels_name_reserved(const char *name, size_t len)
+{
+    return len >= 2 && name[0] == '_' && name[1] == '_' && !labels_is_metric_name(name, len);
+}
+
+size_t labels_value_problem(const char *v, size_t len, const char *name, size_t name_len, char *msg, size_t cap)
+{
+    size_t bad = labels_value_valid(v, len);
+    if (bad == len) return len;
+    char nm[72];
+    size_t pos = 0;
+    labels_put_escaped(nm, sizeof nm, &pos, name, name_len);
+    nm[pos] = '\0';
+    char where[96];
+    if (labels_is_metric_name(name, name_len)) snprintf(where, sizeof where, "the metric name (__name__)");
+    else snprintf(where, sizeof where, "the value of label \"%s\"", nm);
+    if (v[bad] == 0) snprintf(msg, cap, "NUL byte in %s at offset %zu", where, bad);
+    else snprintf(msg, cap, "invalid UTF-8 in %s at offset %zu (byte 0x%02x)", where, bad, (unsigned char)v[bad]);
+    return bad;
+}
+
 /* Append s with Go-style quoting escapes into dst[*pos..cap-1]; stops when full. */
 static void labels_put_escaped(char *dst, size_t cap, size_t *pos, const char *s, size_t n)
 {
@@ -215,9 +277,8 @@ static inline int labels_ok(const cairn_label *l, const labels_limits *lim)
     if (lim && lim->max_name_bytes && l->name_len > lim->max_name_bytes) return 0;
     if (lim && lim->max_value_bytes && l->value_len > lim->max_value_bytes) return 0;
     if (!labels_name_valid(l->name, l->name_len)) return 0;
-    if (l->name_len >= 2 && l->name[0] == '_' && l->name[1] == '_' && !labels_is_metric_name(l->name, l->name_len))
-        return 0;
-    return labels_utf8_valid(l->value, l->value_len) == l->value_len;
+    if (labels_name_reserved(l->name, l->name_len)) return 0;
+    return labels_value_valid(l->value, l->value_len) == l->value_len;
 }
 
 /* Check one label; on error write "what" into msg and return the code. The
@@ -236,7 +297,7 @@ static int labels_check_one(const cairn_label *l, const labels_limits *lim, char
     if (!labels_name_valid(l->name, l->name_len))
         return snprintf(msg, cap, "invalid label name \"%s\" (must match [a-zA-Z_][a-zA-Z0-9_]*)", name),
                CAIRN_EINVAL;
-    if (l->name_len >= 2 && l->name[0] == '_' && l->name[1] == '_' && !labels_is_metric_name(l->name, l->name_len))
+    if (labels_name_reserved(l->name, l->name_len))
         return snprintf(msg, cap, "label name \"%s\" is reserved (names starting with __ other than __name__)",
                         name),
                CAIRN_EINVAL;
@@ -244,11 +305,8 @@ static int labels_check_one(const cairn_label *l, const labels_limits *lim, char
         return snprintf(msg, cap, "value of label \"%s\" is %zu bytes, longer than the limit of %u", name,
                         l->value_len, lim->max_value_bytes),
                CAIRN_ELIMIT;
-    size_t bad = labels_utf8_valid(l->value, l->value_len);
-    if (bad != l->value_len)
-        return snprintf(msg, cap, "value of label \"%s\" is not valid UTF-8 (byte 0x%02x at offset %zu)", name,
-                        (unsigned char)l->value[bad], bad),
-               CAIRN_EINVAL;
+    if (labels_value_problem(l->value, l->value_len, l->name, l->name_len, msg, cap) != l->value_len)
+        return CAIRN_EINVAL;
     return CAIRN_OK;
 }
 

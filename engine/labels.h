@@ -24,10 +24,10 @@ typedef struct labels_limits {
  * Validate, sort and encode `in` into `out` (appended). Errors (CAIRN_EINVAL or
  * CAIRN_ELIMIT) name the label set and the offending label: empty set (after
  * dropping empty values), bad name syntax ([a-zA-Z_][a-zA-Z0-9_]*; names
- * starting "__" are reserved except __name__), duplicate names, too many
- * labels, name/value too long, a metric without __name__... (metrics: a
- * missing __name__ is allowed, as Prometheus allows it on import), values not
- * valid UTF-8.
+ * starting "__" are reserved except __name__ and rejected), duplicate names,
+ * too many labels, name/value too long (a metric without __name__ is allowed,
+ * as Prometheus allows it on import), values not valid UTF-8 or holding a NUL
+ * byte (the message gives the offset).
  */
 int labels_canon(const cairn_label *in, size_t n, const labels_limits *lim, buf *out, cairn_err *err);
 /*
@@ -61,6 +61,20 @@ size_t labels_format(const uint8_t *canon, size_t len, char *dst, size_t cap);
 /* Label name syntax check. */
 int labels_name_valid(const char *name, size_t len);
 /* Offset of the first byte that is not valid UTF-8 (Go's rules: no overlong forms,
- * no surrogates, nothing above U+10FFFF), or len if all of s is valid. */
+ * no surrogates, nothing above U+10FFFF), or len if all of s is valid. NUL is
+ * valid UTF-8 here; label values use labels_value_valid. */
 size_t labels_utf8_valid(const char *s, size_t len);
+/* Offset of the first byte a label value (or metric name) may not hold: a NUL
+ * or the start of invalid UTF-8; len if the value is fine. */
+size_t labels_value_valid(const char *s, size_t len);
+/* Nonzero if `name` is reserved: it starts "__" and is not "__name__". */
+int labels_name_reserved(const char *name, size_t len);
+/*
+ * Check the value `v` of label `name`. Returns value_len when it is fine, else
+ * the offset of the bad byte, with msg (cap bytes, NUL-terminated) saying what
+ * and where: `NUL byte at offset 3 in the value of label "a"`, `invalid UTF-8
+ * (byte 0xff) at offset 0 in the metric name (__name__)`. Callers prefix the
+ * series.
+ */
+size_t labels_value_problem(const char *v, size_t len, const char *name, size_t name_len, char *msg, size_t cap);
 #endif

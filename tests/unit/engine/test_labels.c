@@ -187,7 +187,7 @@ static void test_canon_utf8(void **state)
         {"\xe2\x82\xac", 3, 1},                /* € */
         {"\xf0\x9f\x98\x80", 4, 1},            /* 😀 */
         {"\xf4\x8f\xbf\xbf", 4, 1},            /* U+10FFFF */
-        {"a\0b", 3, 1},                        /* NUL is valid UTF-8 */
+        {"a\0b", 3, 2},                        /* NUL: valid UTF-8, refused in a value */
         {"\xff", 1, 0},
         {"\xc3", 1, 0},                        /* truncated */
         {"\xc0\xaf", 2, 0},                    /* overlong / */
@@ -203,19 +203,65 @@ static void test_canon_utf8(void **state)
         cairn_label l[] = {{"v", 1, cases[i].s, cases[i].n}};
         cairn_err e;
         int rc = canon(l, 1, &b, &e);
-        if (cases[i].ok) assert_int_equal(rc, CAIRN_OK);
+        if (cases[i].ok == 1) assert_int_equal(rc, CAIRN_OK);
         else {
             assert_int_equal(rc, CAIRN_EINVAL);
-            assert_non_null(strstr(e.msg, "value of label \"v\" is not valid UTF-8"));
+            assert_non_null(strstr(e.msg, cases[i].ok ? "NUL byte in the value of label \"v\""
+                                                      : "invalid UTF-8 in the value of label \"v\""));
         }
-        assert_int_equal(labels_utf8_valid(cases[i].s, cases[i].n) == cases[i].n, cases[i].ok);
+        assert_int_equal(labels_utf8_valid(cases[i].s, cases[i].n) == cases[i].n, cases[i].ok != 0);
+        assert_int_equal(labels_value_valid(cases[i].s, cases[i].n) == cases[i].n, cases[i].ok == 1);
     }
     cairn_label l[] = {{"v", 1, "ok\x80", 3}};
     cairn_err e;
     canon(l, 1, &b, &e);
-    assert_non_null(strstr(e.msg, "byte 0x80 at offset 2"));
+    assert_non_null(strstr(e.msg, "at offset 2 (byte 0x80)"));
     assert_non_null(strstr(e.msg, "{v=\"ok\\x80\"}"));
     buf_free(&b);
+}
+
+/* Regression (issue 10): a NUL byte in a value or in the metric name was
+ * accepted. It is refused wherever it is, with its offset, on the fast
+ * (already sorted) and the general path alike. */
+static void test_canon_nul_refused(void **state)
+{
+    (void)state;
+    cairn_label v1[] = {L("__name__", "up"), {"job", 3, "node\0x", 6}};
+    expect_err(v1, 2, CAIRN_EINVAL, "NUL byte in the value of label \"job\" at offset 4", "job=\"node\\x00x\"");
+    cairn_label v2[] = {{"job", 3, "n\0", 2}, L("__name__", "up")}; /* unsorted: the general path */
+    expect_err(v2, 2, CAIRN_EINVAL, "NUL byte in the value of label \"job\" at offset 1", NULL);
+    cairn_label m[] = {{"__name__", 8, "http\0requests", 13}};
+    expect_err(m, 1, CAIRN_EINVAL, "NUL byte in the metric name (__name__) at offset 4", NULL);
+    cairn_label m2[] = {{"__name__", 8, "caf\xc3", 4}};
+    expect_err(m2, 1, CAIRN_EINVAL, "invalid UTF-8 in the metric name (__name__) at offset 3 (byte 0xc3)", NULL);
+    /* the word-at-a-time scan finds a NUL in any of the eight positions, and past the first word */
+    char v[40];
+    for (size_t at = 0; at < sizeof v; at++) {
+        memset(v, 'a', sizeof v);
+        v[at] = '\0';
+        assert_int_equal(labels_value_valid(v, sizeof v), at);
+        v[at] = '\x01';
+        assert_int_equal(labels_value_valid(v, sizeof v), sizeof v);
+    }
+    /* 0x80 bytes after a NUL do not hide it, a NUL after a multi-byte rune is found */
+    assert_int_equal(labels_value_valid("\xc3\xa9\0", 3), 2);
+    char msg[128];
+    assert_int_equal(labels_value_problem("ab\0", 3, "x", 1, msg, sizeof msg), 2);
+    assert_string_equal(msg, "NUL byte in the value of label \"x\" at offset 2");
+    assert_int_equal(labels_value_problem("ab", 2, "x", 1, msg, sizeof msg), 2);
+}
+
+static void test_name_reserved(void **state)
+{
+    (void)state;
+    assert_true(labels_name_reserved("__foo", 5));
+    assert_true(labels_name_reserved("__", 2));
+    assert_true(labels_name_reserved("__name", 6));
+    assert_true(labels_name_reserved("__name___", 9));
+    assert_false(labels_name_reserved("__name__", 8));
+    assert_false(labels_name_reserved("_foo", 4));
+    assert_false(labels_name_reserved("a__", 3));
+    assert_false(labels_name_reserved("_", 1));
 }
 
 static void test_format_escapes_and_truncation(void **state)
@@ -395,6 +441,8 @@ int main(void)
         cmocka_unit_test(test_canon_drops_empty_values_and_appends),
         cmocka_unit_test(test_canon_errors),
         cmocka_unit_test(test_canon_utf8),
+        cmocka_unit_test(test_canon_nul_refused),
+        cmocka_unit_test(test_name_reserved),
         cmocka_unit_test(test_format_escapes_and_truncation),
         cmocka_unit_test(test_readers_reject_corrupt),
         cmocka_unit_test(test_name_valid),
