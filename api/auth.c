@@ -13,8 +13,18 @@
  * <token>`; '#' starts a comment line; blank lines are ignored. The password
  * and token run to the end of the line (trailing blanks trimmed) and may
  * contain spaces and colons; user names may not contain ':' (basic auth
- * splits at the first one). A class with no line stays open, so a file with
- * only `write` lines protects ingest and leaves queries public.
+ * splits at the first one).
+ *
+ * Fail closed. An auth file protects every path but the probes, whatever
+ * classes it names: a file with only `read` lines leaves the write paths
+ * closed to everyone (there is no credential that opens them), never open.
+ * Earlier versions left a class without lines open, so a file meant to
+ * protect queries silently left ingest public. A file with no credential
+ * at all (empty, or only comments) is refused at start (CAIRN_EINVAL): it
+ * is either a mistake or a wish to close everything, and in both cases
+ * serving is wrong. A credential opens only the paths of its classes; `any`
+ * opens both. The server logs one line at start saying what is protected
+ * (auth_describe).
  *
  * Why wrap routes instead of checking in each handler: the write handlers
  * belong to push_api.c and the query handlers to prom_api.c and loki_api.c;
@@ -94,8 +104,12 @@ int auth_parse(auth *a, const char *text, size_t n, cairn_err *err)
         char *s = mem_strndup(p, sl);
         if (!s) return err_set(err, CAIRN_ENOMEM, "out of memory reading the auth file");
         a->v[a->n++] = (auth_cred){cls, bearer, s, sl};
-        a->protected_classes |= cls;
     }
+    if (!a->n)
+        return err_set(err, CAIRN_EINVAL,
+                       "the auth file has no credentials (only blank or comment lines): refusing to start; "
+                       "add read/write/any lines, or drop --auth-file to serve without authentication");
+    a->protected_classes = AUTH_READ | AUTH_WRITE; /* fail closed: every class, named or not */
     return CAIRN_OK;
 }
 
@@ -124,7 +138,14 @@ int auth_load(auth *a, const char *path_z, cairn_err *err)
     }
     if (!rc && ferror(f)) rc = err_sys(err, EIO, "cannot read auth file %s", path_z);
     fclose(f);
-    if (!rc) rc = auth_parse(a, text ? text : "", n, err);
+    if (!rc) {
+        rc = auth_parse(a, text ? text : "", n, err);
+        if (rc == CAIRN_EINVAL) { /* name the file in the message */
+            char m[sizeof err->msg];
+            snprintf(m, sizeof m, "%s", err ? err->msg : "");
+            err_set(err, rc, "%s: %s", path_z, m);
+        }
+    }
     mem_free(text, cap);
     return rc;
 }
@@ -178,7 +199,7 @@ static long b64_decode(const char *s, char *dst, size_t cap)
 
 int auth_check(const auth *a, unsigned cls, const char *h)
 {
-    if (!(a->protected_classes & cls)) return 1;
+    if (!cls || !a->protected_classes) return 1; /* a probe, or no --auth-file */
     if (!h) return 0;
     while (*h == ' ') h++;
     int bearer;
@@ -219,6 +240,27 @@ static void h_auth(http_req *r, void *ctx)
     w->fn(r, w->ctx);
 }
 
+void auth_describe(const auth *a, char *dst, size_t cap)
+{
+    if (!a->protected_classes) {
+        snprintf(dst, cap, "no --auth-file: every path is open to anyone who can connect");
+        return;
+    }
+    size_t nb[2] = {0, 0}, nt[2] = {0, 0}; /* [read, write]: basic, bearer */
+    for (size_t i = 0; i < a->n; i++)
+        for (int k = 0; k < 2; k++)
+            if (a->v[i].classes & (k ? AUTH_WRITE : AUTH_READ)) (a->v[i].bearer ? nt : nb)[k]++;
+    char part[2][96];
+    for (int k = 0; k < 2; k++) {
+        if (nb[k] + nt[k]) snprintf(part[k], sizeof part[k], "%zu basic, %zu bearer", nb[k], nt[k]);
+        else snprintf(part[k], sizeof part[k], "no credential: closed to everyone");
+    }
+    snprintf(dst, cap,
+             "every path needs credentials except /-/healthy, /-/ready, /ready; read paths (GET): %s; "
+             "write paths (ingest): %s",
+             part[0], part[1]);
+}
+
 int auth_wrap_routes(auth *a, route_table *t)
 {
     if (!a->protected_classes || !t->n) return CAIRN_OK;
@@ -228,7 +270,7 @@ int auth_wrap_routes(auth *a, route_table *t)
     for (size_t i = 0; i < t->n; i++) {
         route *r = &t->v[i];
         unsigned cls = auth_route_class(r);
-        if (!cls || !(a->protected_classes & cls)) continue;
+        if (!cls) continue;
         a->wraps[i] = (auth_wrap){r->fn, r->ctx, a, cls};
         r->fn = h_auth;
         r->ctx = &a->wraps[i];

@@ -52,6 +52,37 @@
  * releases the slot and the handler's context instead. Waking on shutdown
  * uses one eventfd per server, written once by http_stop() and polled by
  * every upgraded thread next to its socket.
+ *
+ * Hardening (docs/limits.md, "HTTP"). Parameters are checked once, here,
+ * on the raw bytes: the URI callback sees the request target before
+ * libmicrohttpd decodes it, and a path or query string whose decoded bytes
+ * hold a NUL or invalid UTF-8 is a 400 naming the parameter (libmicrohttpd
+ * hands out NUL-terminated strings, so `query=1%00%2B1` would otherwise read
+ * as `1`); form bodies of query endpoints get the same check before their
+ * handler runs. Requests that could be read two ways are refused with 400
+ * and the connection closed: Content-Length together with Transfer-Encoding
+ * (libmicrohttpd would take it as chunked: request smuggling behind a proxy
+ * that takes the length), repeated Content-Length, a Transfer-Encoding
+ * other than chunked, and HTTP/1.1 without Host. (libmicrohttpd's own
+ * strict mode would reject the last one too, but its error path in 0.9.75
+ * writes the response headers twice, which is also why a malformed
+ * Content-Length, detected inside libmicrohttpd before any callback, still
+ * gets a doubled header block: that one is beyond our reach.)
+ *
+ * Connection limits are libmicrohttpd's (a global cap and a per-address
+ * cap, so one client cannot take every slot). libmicrohttpd has only an
+ * idle timeout, which a client sending one header byte per second never
+ * hits, so the header deadline is ours: a connection-notify callback tracks
+ * every connection with an absolute deadline (opened + header_timeout for the
+ * first request; request line seen + header_timeout for later ones; request
+ * done + idle_timeout until the next request line), the first access-handler
+ * call clears it, and a watchdog thread shuts down (shutdown(2), never
+ * close) the socket of a connection past its deadline, which libmicrohttpd
+ * then sees as a hang-up and cleans up. The tracking list and its mutex are
+ * touched once per connection open and close; the per-request deadline
+ * updates are atomic stores. The socket stays valid while its entry is on
+ * the list: libmicrohttpd calls the close notification before it closes
+ * the socket, and that notification takes the list's mutex.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -80,6 +111,14 @@
 
 #define HTTP_MAX_HEADERS 8
 
+/* One TCP connection, for the header deadline and the request-line check. */
+typedef struct http_conn {
+    struct http_conn *prev, *next;
+    int fd;
+    atomic_int_fast64_t deadline_ms; /* CLOCK_MONOTONIC ms; 0 = none */
+    char bad[200];                    /* 400 message for the current request's target; "" = fine */
+} http_conn;
+
 struct http_server {
     struct MHD_Daemon *d;
     http_opts o;
@@ -89,6 +128,11 @@ struct http_server {
     atomic_uint_fast64_t in_flight;
     atomic_uint n_upgrades; /* slots reserved: queued 101s and running upgraded threads */
     int stop_fd;            /* eventfd, readable once stopping */
+    pthread_mutex_t conns_mu; /* guards the conns list (not the deadlines: atomics) */
+    http_conn *conns;
+    pthread_t watchdog;
+    int watchdog_on;
+    atomic_uint_fast64_t n_header_timeouts;
 };
 
 /* One upgraded connection (or one queued 101 that may become one). */
@@ -115,6 +159,8 @@ struct http_req {
     const char *enc;  /* encoding left for the handler: "" or "snappy" */
     int gzip;         /* 1: gunzip before the handler */
     unsigned early;   /* status decided before the body arrived; 0 = none */
+    int early_param;  /* early is a 400 for a parameter: answered through o.param_error */
+    int early_close;  /* close the connection after the early answer */
     char early_msg[200];
     int answered;
     unsigned status;
@@ -132,7 +178,9 @@ void http_opts_default(http_opts *o)
     o->n_threads = n > 4 ? (unsigned)n : 4;
     o->max_body_bytes = 64u << 20;
     o->idle_timeout_s = 120;
-    o->max_conns = 1024;
+    o->header_timeout_s = 10;
+    o->max_conns = 512;
+    o->max_conns_per_ip = 128;
     o->conn_memory_bytes = 32u << 10;
     o->max_upgrades = 16;
 }
@@ -223,6 +271,112 @@ const char *http_media_param(const http_req *r, const char *param_z, char *dst, 
         return dst;
     }
     return NULL;
+}
+
+/* ==== Parameter checks ============================================================ */
+
+static int hexv(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/*
+ * Decode s[*i] (a %XX escape, '+' as a space when `plus`, or a literal byte,
+ * as libmicrohttpd and papi_form_decode decode) and advance *i.
+ */
+static unsigned char dec_byte(const char *s, size_t n, size_t *i, int plus)
+{
+    size_t k = *i;
+    if (s[k] == '%' && k + 2 < n && hexv(s[k + 1]) >= 0 && hexv(s[k + 2]) >= 0) {
+        *i = k + 3;
+        return (unsigned char)(hexv(s[k + 1]) << 4 | hexv(s[k + 2]));
+    }
+    *i = k + 1;
+    return plus && s[k] == '+' ? ' ' : (unsigned char)s[k];
+}
+
+/*
+ * Check the decoded bytes of s[0..n): UTF-8 (RFC 3629: no overlong forms,
+ * no surrogates, nothing above U+10FFFF) without NUL.
+ * @return -1 when valid, else the offset of the first bad byte in the decoded
+ * text; *what says why.
+ */
+static long dec_check(const char *s, size_t n, int plus, const char **what)
+{
+    unsigned need = 0, lo = 0x80, hi = 0xBF;
+    long at = 0, start = 0;
+    for (size_t i = 0; i < n; at++) {
+        unsigned char c = dec_byte(s, n, &i, plus);
+        if (need) {
+            if (c < lo || c > hi) return *what = "invalid UTF-8", start;
+            lo = 0x80, hi = 0xBF;
+            need--;
+            continue;
+        }
+        start = at;
+        if (c == 0) return *what = "a NUL byte", at;
+        if (c < 0x80) continue;
+        if (c >= 0xC2 && c <= 0xDF) need = 1;
+        else if (c == 0xE0) need = 2, lo = 0xA0;
+        else if ((c >= 0xE1 && c <= 0xEC) || c == 0xEE || c == 0xEF) need = 2;
+        else if (c == 0xED) need = 2, hi = 0x9F;
+        else if (c == 0xF0) need = 3, lo = 0x90;
+        else if (c >= 0xF1 && c <= 0xF3) need = 3;
+        else if (c == 0xF4) need = 3, hi = 0x8F;
+        else return *what = "invalid UTF-8", at;
+    }
+    if (need) return *what = "invalid UTF-8 (truncated sequence)", start;
+    return -1;
+}
+
+/* The decoded s[0..n) for a message: printable ASCII kept, anything else '?', at most 60 bytes. */
+static void dec_show(const char *s, size_t n, int plus, char *dst, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n && o + 1 < cap && o < 60;) {
+        unsigned char c = dec_byte(s, n, &i, plus);
+        dst[o++] = c >= 0x20 && c < 0x7f && c != '"' ? (char)c : '?';
+    }
+    if (cap) dst[o] = 0;
+}
+
+int http_form_check(const char *s, size_t n, char *msg, size_t cap)
+{
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && s[j] != '&') j++;
+        size_t eq = i;
+        while (eq < j && s[eq] != '=') eq++;
+        const char *what = NULL;
+        char name[64];
+        long at = dec_check(s + i, eq - i, 1, &what);
+        if (at >= 0) {
+            dec_show(s + i, eq - i, 1, name, sizeof name);
+            snprintf(msg, cap, "invalid parameter name \"%s\": %s at byte %ld", name, what, at);
+            return -1;
+        }
+        if (eq < j && (at = dec_check(s + eq + 1, j - eq - 1, 1, &what)) >= 0) {
+            dec_show(s + i, eq - i, 1, name, sizeof name);
+            snprintf(msg, cap, "invalid parameter \"%s\": %s at byte %ld of its value", name, what, at);
+            return -1;
+        }
+        i = j + 1;
+    }
+    return 0;
+}
+
+int http_path_check(const char *s, size_t n, char *msg, size_t cap)
+{
+    const char *what = NULL;
+    long at = dec_check(s, n, 0, &what);
+    if (at < 0) return 0;
+    char shown[64];
+    dec_show(s, n, 0, shown, sizeof shown);
+    snprintf(msg, cap, "invalid URL path \"%s\": %s at byte %ld", shown, what, at);
+    return -1;
 }
 
 /* ==== Answering ================================================================== */
@@ -446,6 +600,95 @@ int http_upgraded_wait(http_upgraded *u, int timeout_ms)
 
 unsigned http_upgrades(const http_server *s) { return atomic_load(&((http_server *)s)->n_upgrades); }
 
+/* ==== Connections: the header deadline =========================================== */
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static http_conn *conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Arm (secs > 0) or clear (secs == 0) the deadline of a connection. */
+static void conn_deadline(http_conn *c, unsigned secs)
+{
+    if (c) atomic_store(&c->deadline_ms, secs ? mono_ms() + (int64_t)secs * 1000 : 0);
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    http_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        http_conn *c = ci ? mem_calloc(1, sizeof *c) : NULL;
+        *socket_context = c;
+        if (!c) return; /* out of memory: this connection only has the idle timeout */
+        c->fd = ci->connect_fd;
+        conn_deadline(c, s->o.header_timeout_s);
+        pthread_mutex_lock(&s->conns_mu);
+        c->next = s->conns;
+        if (s->conns) s->conns->prev = c;
+        s->conns = c;
+        pthread_mutex_unlock(&s->conns_mu);
+        return;
+    }
+    http_conn *c = *socket_context;
+    if (!c) return;
+    pthread_mutex_lock(&s->conns_mu);
+    if (c->prev) c->prev->next = c->next;
+    else s->conns = c->next;
+    if (c->next) c->next->prev = c->prev;
+    pthread_mutex_unlock(&s->conns_mu);
+    mem_free(c, sizeof *c);
+    *socket_context = NULL;
+}
+
+/* Closes connections past their deadline, ten times a second, until the server stops. */
+static void *watchdog_thread(void *arg)
+{
+    http_server *s = arg;
+    while (!atomic_load(&s->stopping)) {
+        struct pollfd p = {.fd = s->stop_fd, .events = POLLIN};
+        poll(&p, 1, 100);
+        int64_t now = mono_ms();
+        pthread_mutex_lock(&s->conns_mu);
+        for (http_conn *c = s->conns; c; c = c->next) {
+            int_fast64_t d = atomic_load(&c->deadline_ms);
+            if (d && now >= d && atomic_compare_exchange_strong(&c->deadline_ms, &d, 0)) {
+                shutdown(c->fd, SHUT_RDWR); /* libmicrohttpd sees the hang-up and closes it */
+                atomic_fetch_add(&s->n_header_timeouts, 1);
+            }
+        }
+        pthread_mutex_unlock(&s->conns_mu);
+    }
+    return NULL;
+}
+
+uint64_t http_header_timeouts(const http_server *s) { return atomic_load(&((http_server *)s)->n_header_timeouts); }
+
+/* The request line is in (libmicrohttpd has not decoded it yet): check the raw target. */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    http_server *s = cls;
+    http_conn *c = conn_of(conn);
+    if (!c) return NULL;
+    conn_deadline(c, s->o.header_timeout_s);
+    c->bad[0] = 0;
+    size_t n = strlen(uri);
+    const char *q = memchr(uri, '?', n);
+    size_t pn = q ? (size_t)(q - uri) : n;
+    if (http_path_check(uri, pn, c->bad, sizeof c->bad) == 0 && q)
+        http_form_check(q + 1, n - pn - 1, c->bad, sizeof c->bad);
+    return NULL;
+}
+
 /* ==== The request life cycle ===================================================== */
 
 static void set_early(http_req *r, unsigned status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -472,14 +715,57 @@ static void allow_header(http_req *r)
     http_set_header(r, "Allow", a);
 }
 
+typedef struct hdr_count {
+    int n_cl, n_te;
+} hdr_count;
+
+static enum MHD_Result count_cb(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    (void)kind;
+    (void)value;
+    hdr_count *h = cls;
+    if (key && !strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) h->n_cl++;
+    if (key && !strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) h->n_te++;
+    return MHD_YES;
+}
+
+/*
+ * Framing and target checks that hold for every route: requests a proxy in
+ * front could read differently are refused and their connection closed.
+ */
+static void check_request(http_req *r, const char *version)
+{
+    hdr_count h = {0, 0};
+    MHD_get_connection_values(r->conn, MHD_HEADER_KIND, count_cb, &h);
+    const char *te = http_header(r, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    r->early_close = 1;
+    if (h.n_te && h.n_cl)
+        set_early(r, 400, "a request may not have both Content-Length and Transfer-Encoding");
+    else if (h.n_cl > 1) set_early(r, 400, "a request may have only one Content-Length header");
+    else if (h.n_te > 1 || (te && strcasecmp(te, "chunked")))
+        set_early(r, 400, "unsupported Transfer-Encoding (only a single \"chunked\" is accepted)");
+    else if (!strncmp(version, "HTTP/1.", 7) && version[7] >= '1' && version[7] <= '9' &&
+             !http_header(r, MHD_HTTP_HEADER_HOST))
+        set_early(r, 400, "an HTTP/1.1 request needs a Host header");
+    else r->early_close = 0;
+    if (r->early) return;
+    http_conn *c = conn_of(r->conn);
+    if (c && c->bad[0]) {
+        set_early(r, 400, "%s", c->bad);
+        r->early_param = 1;
+    }
+}
+
 /* Decide what the headers alone tell: route, method, size, encoding. */
-static void classify(http_req *r)
+static void classify(http_req *r, const char *version)
 {
     http_server *s = r->srv;
     if (atomic_load(&s->stopping)) {
         set_early(r, 503, "shutting down");
         return;
     }
+    check_request(r, version);
+    if (r->early) return;
     if (!r->rt) {
         set_early(r, 404, "404 page not found: %.150s", r->path);
         return;
@@ -517,6 +803,20 @@ static void classify(http_req *r)
     }
 }
 
+static void answer_param_error(http_req *r, const char *msg)
+{
+    if (r->srv->o.param_error) r->srv->o.param_error(r, msg);
+    if (!r->answered) http_respond_text(r, 400, "%s", msg);
+}
+
+/* The answer decided from the headers alone. */
+static void answer_early(http_req *r)
+{
+    if (r->early_close) http_set_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    if (r->early_param) answer_param_error(r, r->early_msg);
+    else http_respond_text(r, r->early, "%s", r->early_msg);
+}
+
 static void run_handler(http_req *r)
 {
     r->bp = r->body.p;
@@ -542,6 +842,16 @@ static void run_handler(http_req *r)
         buf_free(&r->body);
     }
     if (!r->bp) r->bp = (const uint8_t *)"";
+    if (!strcmp(r->method, "POST") && (r->rt->methods & ROUTE_GET) && r->blen) {
+        /* a query endpoint: its body is a form (papi_req_init reads it), checked like a query string */
+        char mt[64], msg[200];
+        http_media_type(r, mt, sizeof mt);
+        if ((!mt[0] || !strcmp(mt, "application/x-www-form-urlencoded")) &&
+            http_form_check((const char *)r->bp, r->blen, msg, sizeof msg)) {
+            answer_param_error(r, msg);
+            return;
+        }
+    }
     r->rt->fn(r, r->rt->ctx);
     if (!r->answered) http_respond_text(r, 500, "internal error: handler for %s did not answer", r->path);
 }
@@ -549,7 +859,6 @@ static void run_handler(http_req *r)
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                                  const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
-    (void)version;
     http_server *s = cls;
     http_req *r = *con_cls;
     if (!r) {
@@ -565,10 +874,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         r->rt = route_find(s->routes, url);
         atomic_fetch_add(&s->in_flight, 1);
         *con_cls = r;
-        classify(r);
-        if (r->early == 413) {
-            /* declared too large: answer now; libmicrohttpd closes the connection after it */
-            http_respond_text(r, 413, "%s", r->early_msg);
+        conn_deadline(conn_of(conn), 0); /* the headers are in */
+        classify(r, version ? version : "");
+        if (r->early == 413 || r->early_close) {
+            /* declared too large, or ambiguous: answer now, before any body; the connection closes after it */
+            answer_early(r);
         }
         return MHD_YES;
     }
@@ -586,7 +896,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     }
     if (r->answered) return MHD_YES;
-    if (r->early) http_respond_text(r, r->early, "%s", r->early_msg);
+    if (r->early) answer_early(r);
     else run_handler(r);
     return r->answered ? MHD_YES : MHD_NO;
 }
@@ -594,10 +904,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
 static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-    (void)conn;
-    (void)toe;
     http_server *s = cls;
     http_req *r = *con_cls;
+    /* keep-alive: the next request line must arrive within the idle timeout (absolute, unlike libmicrohttpd's) */
+    if (s->o.header_timeout_s && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && !(r && r->status == 101))
+        conn_deadline(conn_of(conn), s->o.idle_timeout_s);
     if (!r) return;
     if (r->up) { /* a 101 was queued but never written: the upgrade will not happen */
         up_release(r->up);
@@ -648,6 +959,7 @@ int http_start(const http_opts *o, http_server **out, cairn_err *err)
         mem_free(s, sizeof *s);
         return err_sys(err, e, "http: eventfd: %s", strerror(e));
     }
+    pthread_mutex_init(&s->conns_mu, NULL);
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_UPGRADE | fam_flag;
     errno = 0;
@@ -656,10 +968,14 @@ int http_start(const http_opts *o, http_server **out, cairn_err *err)
                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(o->n_threads ? o->n_threads : 1),
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->conn_memory_bytes,
                             MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)o->idle_timeout_s,
-                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)o->max_conns, MHD_OPTION_NOTIFY_COMPLETED,
-                            on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned int)1024, MHD_OPTION_END);
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned int)o->max_conns,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)o->max_conns_per_ip,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+                            (unsigned int)1024, MHD_OPTION_END);
     if (!s->d) {
         int e = errno;
+        pthread_mutex_destroy(&s->conns_mu);
         close(s->stop_fd);
         mem_free(s, sizeof *s);
         return err_sys(err, e, "http: cannot listen on %s:%u: %s", o->host, o->port,
@@ -667,6 +983,16 @@ int http_start(const http_opts *o, http_server **out, cairn_err *err)
     }
     const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
     s->port = di ? di->port : o->port;
+    if (o->header_timeout_s) {
+        if (pthread_create(&s->watchdog, NULL, watchdog_thread, s)) {
+            MHD_stop_daemon(s->d);
+            pthread_mutex_destroy(&s->conns_mu);
+            close(s->stop_fd);
+            mem_free(s, sizeof *s);
+            return err_set(err, CAIRN_ENOMEM, "http: cannot start the header-deadline thread");
+        }
+        s->watchdog_on = 1;
+    }
     *out = s;
     return CAIRN_OK;
 }
@@ -683,6 +1009,8 @@ void http_stop(http_server *s, int64_t drain_ms)
     uint64_t one = 1;
     if (write(s->stop_fd, &one, sizeof one) < 0) { /* cannot fail on a fresh eventfd; the flag still works */
     }
+    if (s->watchdog_on) pthread_join(s->watchdog, NULL);
+    s->watchdog_on = 0;
     struct timespec step = {0, 10 * 1000 * 1000};
     /* Upgraded threads notice within one poll and give their sockets back;
      * the daemon must outlive them (they call MHD_upgrade_action). */
@@ -694,6 +1022,7 @@ void http_stop(http_server *s, int64_t drain_ms)
     MHD_stop_daemon(s->d);
     if (ls != MHD_INVALID_SOCKET) close(ls);
     if (leak) return; /* a stuck thread still points at s: keep it */
+    pthread_mutex_destroy(&s->conns_mu);
     close(s->stop_fd);
     mem_free(s, sizeof *s);
 }

@@ -24,17 +24,29 @@
 #include "routes.h"
 
 typedef struct http_server http_server;
+typedef struct http_req http_req; /* one request; accessors below */
 
 typedef struct http_opts {
     const char *host;          /* numeric IPv4/IPv6 address, e.g. "127.0.0.1". Default "127.0.0.1" */
     uint16_t port;             /* 0 picks a free port (see http_port). Default 9490 */
     unsigned n_threads;        /* pool threads. Default max(4, nproc) */
     size_t max_body_bytes;     /* raw and gunzipped body cap. Default 64 MiB */
-    unsigned idle_timeout_s;   /* close a connection idle this long. Default 120 */
-    unsigned max_conns;        /* concurrent connections. Default 1024 */
+    unsigned idle_timeout_s;   /* close a connection idle this long; a keep-alive connection must also
+                                  finish its next request line within it. Default 120 */
+    unsigned header_timeout_s; /* a request's line and headers must be complete this long after the
+                                  connection opened (first request) or its request line arrived
+                                  (later ones); else the connection is closed. 0 = off. Default 10 */
+    unsigned max_conns;        /* concurrent connections. Default 512 (Prometheus' --web.max-connections) */
+    unsigned max_conns_per_ip; /* concurrent connections from one client address; 0 = no limit. Default 128 */
     size_t conn_memory_bytes;  /* libmicrohttpd per-connection pool; keep <= 32 KiB. Default 32 KiB */
     unsigned max_upgrades;     /* connections upgraded at once (WebSocket tails), each one thread; 0 = 16. Default 16 */
     const route_table *routes; /* borrowed; must outlive the server */
+    /*
+     * Answers a request whose parameters the HTTP layer rejected (NUL or
+     * invalid UTF-8, see http_form_check) with status 400 and msg_z, in the
+     * error format of the endpoint. NULL: a text/plain answer.
+     */
+    void (*param_error)(http_req *r, const char *msg_z);
 } http_opts;
 
 void http_opts_default(http_opts *o);
@@ -58,8 +70,6 @@ void http_stop(http_server *s, int64_t drain_ms);
 uint64_t http_in_flight(const http_server *s);
 
 /* ==== Request accessors (valid during the handler) ========================== */
-
-typedef struct http_req http_req;
 
 const char *http_method(const http_req *r); /* "GET", "POST", ... */
 const char *http_path(const http_req *r);   /* URL path, percent-decoded by libmicrohttpd */
@@ -142,4 +152,21 @@ const uint8_t *http_upgraded_extra(const http_upgraded *u, size_t *len);
 int http_upgraded_wait(http_upgraded *u, int timeout_ms);
 /* Upgraded connections open now. */
 unsigned http_upgrades(const http_server *s);
+/* Connections closed because their request headers missed the header deadline. */
+uint64_t http_header_timeouts(const http_server *s);
+
+/* ==== Parameter checks (pure; exposed for tests and fuzzing) ===================== */
+
+/*
+ * Every query string and form body goes through these before any handler
+ * sees it: after percent-decoding ('+' is a space), each key and value must
+ * be valid UTF-8 without NUL bytes (libmicrohttpd's decoded strings end at
+ * the first NUL, so `query=1%00%2B1` would silently read as `1`).
+ * `s` is the raw, still encoded text (borrowed, n bytes, no NUL needed).
+ * @return 0 when valid; -1 with a message naming the parameter (or the
+ * path) and the offending byte in msg (cap bytes, NUL-terminated).
+ */
+int http_form_check(const char *s, size_t n, char *msg, size_t cap);
+/* The same for the path of a request target (before '?'; '+' stays '+'). */
+int http_path_check(const char *s, size_t n, char *msg, size_t cap);
 #endif

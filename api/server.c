@@ -148,6 +148,15 @@ static void *open_thread(void *arg)
 
 /* ==== Health, readiness ========================================================================= */
 
+/* A parameter the HTTP layer rejected: Loki's paths answer text, the rest Prometheus' envelope. */
+static void param_error(http_req *req, const char *msg)
+{
+    const char *p = http_path(req);
+    if (!strncmp(p, "/loki/", 6) || !strncmp(p, "/api/prom/", 10) || !strncmp(p, "/otlp/", 6) || !strncmp(p, "/v1/", 4))
+        http_respond_text(req, 400, "%s", msg);
+    else papi_error(req, 400, "bad_data", "%s", msg);
+}
+
 static void h_healthy(http_req *req, void *ctx)
 {
     (void)ctx;
@@ -331,7 +340,8 @@ static int serve_usage(void)
     fprintf(stderr,
             "usage: cairn serve [--listen ADDR:PORT] [--data DIR] [--retention-metrics DURATION]\n"
             "                   [--retention-logs DURATION] [--threads N] [--max-body-bytes N]\n"
-            "                   [--idle-timeout DURATION] [--auth-file FILE] [--query-timeout DURATION]\n"
+            "                   [--idle-timeout DURATION] [--header-timeout DURATION] [--max-connections N]\n"
+            "                   [--max-connections-per-ip N] [--auth-file FILE] [--query-timeout DURATION]\n"
             "                   [--query-max-samples N] [--query-max-series N] [--query-max-concurrency N]\n"
             "                   [--query-max-entries N]\n"
             "  --listen            address and port (default 127.0.0.1:9490; port 0 picks a free one)\n"
@@ -341,6 +351,9 @@ static int serve_usage(void)
             "  --threads           HTTP worker threads (default max(4, CPUs))\n"
             "  --max-body-bytes    request body limit, before and after decompression (default 67108864)\n"
             "  --idle-timeout      close idle connections after this long (default 2m)\n"
+            "  --header-timeout    close a connection whose request headers are not complete after this long (default 10s; 0 = off)\n"
+            "  --max-connections   concurrent connections (default 512)\n"
+            "  --max-connections-per-ip  concurrent connections from one client address (default 128; 0 = no limit)\n"
             "  --auth-file         basic-auth users and bearer tokens for reads and writes (docs/api.md)\n"
             "  --query-timeout     longest a query may run; also caps the `timeout` parameter (default 2m)\n"
             "  --query-max-samples samples (log queries: entries) one query may read (default 50000000; 0 = no limit)\n"
@@ -399,6 +412,24 @@ int server_main(int argc, char **argv)
             }
             ho.max_body_bytes = (size_t)n;
             io.max_body_bytes = (size_t)n;
+        } else if (!strcmp(a, "--header-timeout") || !strcmp(a, "--web.header-timeout")) {
+            if (server_parse_duration(v, &d) || d > 3600000) {
+                fprintf(stderr, "cairn serve: %s: \"%s\" is not a duration up to 1h (e.g. 10s, 0 = off)\n", a, v);
+                return 2;
+            }
+            ho.header_timeout_s = (unsigned)(d ? (d + 999) / 1000 : 0);
+        } else if (!strcmp(a, "--max-connections") || !strcmp(a, "--web.max-connections") ||
+                   !strcmp(a, "--max-connections-per-ip") || !strcmp(a, "--web.max-connections-per-ip")) {
+            char *e;
+            errno = 0;
+            unsigned long n = strtoul(v, &e, 10);
+            int per_ip = strstr(a, "per-ip") != NULL;
+            if (!*v || *e || errno || *v == '-' || n > 65536 || (!per_ip && n < 1)) {
+                fprintf(stderr, "cairn serve: %s wants an integer %s..65536, got \"%s\"\n", a, per_ip ? "0" : "1", v);
+                return 2;
+            }
+            if (per_ip) ho.max_conns_per_ip = (unsigned)n;
+            else ho.max_conns = (unsigned)n;
         } else if (!strcmp(a, "--auth-file")) {
             auth_file = v;
         } else if (!strcmp(a, "--query-timeout")) {
@@ -487,6 +518,7 @@ int server_main(int argc, char **argv)
         return 1;
     }
     ho.routes = &s.routes;
+    ho.param_error = param_error;
     http_server *hs;
     cairn_err e;
     if (http_start(&ho, &hs, &e)) {
@@ -495,6 +527,11 @@ int server_main(int argc, char **argv)
     }
     fprintf(stderr, "cairn: listening on %s%s%s:%u (data %s, %u threads)\n", strchr(host, ':') ? "[" : "", host,
             strchr(host, ':') ? "]" : "", http_port(hs), data, ho.n_threads);
+    char what[400];
+    auth_describe(&s.auth, what, sizeof what);
+    fprintf(stderr, "cairn: auth: %s\n", what);
+    fprintf(stderr, "cairn: http limits: %u connections, %u per client address, headers within %u s, idle %u s\n",
+            ho.max_conns, ho.max_conns_per_ip, ho.header_timeout_s, ho.idle_timeout_s);
     if (pthread_create(&s.opener, NULL, open_thread, &s)) {
         fprintf(stderr, "cairn serve: cannot start a thread\n");
         http_stop(hs, 0);
