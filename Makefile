@@ -7,10 +7,10 @@
 #   make run      build and serve on ./data
 BUILD   ?= build
 CC      ?= cc
-PKGS    := lmdb libzstd libxxhash libmicrohttpd libpcre2-8 libprotobuf-c snappy zlib
+PKGS    := lmdb libzstd libxxhash libmicrohttpd re2 libprotobuf-c snappy zlib
 DEPS_OK := $(shell ./scripts/deps.sh >&2 && echo ok)
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) cmocka)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lroaring -lpthread -lm
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lroaring -lstdc++ -lpthread -lm
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka)
 
 OPT     ?= -O2 -g
@@ -19,6 +19,10 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fvisibility=hidden -MMD -MP \
            -Iinclude -Iengine -Iquery -Iingest -Iapi -I$(BUILD)/query -I$(BUILD)/ingest $(PKG_CFLAGS) $(SAN)
 LDFLAGS += $(SAN)
+# The one C++ file (engine/re2_shim.cc, the C API over RE2) and only it.
+CXX     ?= c++
+CXXFLAGS += -std=c++17 $(OPT) -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
+            -fvisibility=hidden -MMD -MP -Iinclude -Iengine $(shell pkg-config --cflags re2) $(SAN)
 
 # ---- generated sources ---------------------------------------------------------
 RE_SRCS    := $(wildcard query/*.re)
@@ -40,7 +44,8 @@ GEN_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -w -fvisibility=hidden -MMD -MP -Iin
 
 # ---- library -------------------------------------------------------------------
 LIB_SRCS := $(wildcard engine/*.c ingest/*.c query/*.c)
-LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) \
+LIB_CXX_SRCS := $(wildcard engine/*.cc)
+LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(patsubst %.cc,$(BUILD)/%.o,$(LIB_CXX_SRCS)) \
             $(patsubst $(BUILD)/%.c,$(BUILD)/%.gen.o,$(RE_GEN) $(PROTO_GEN))
 APP_SRCS := $(wildcard api/*.c)
 APP_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(APP_SRCS))
@@ -50,6 +55,10 @@ all: $(BUILD)/libcairn.a $(BUILD)/cairn
 $(BUILD)/%.o: %.c | $(GEN_HDRS) $(RE_GEN)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(BUILD)/%.o: %.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CXXFLAGS) -c -o $@ $<
 
 $(BUILD)/%.gen.o: $(BUILD)/%.c
 	@mkdir -p $(@D)
@@ -95,6 +104,12 @@ $(BUILD)/replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main.o $(B
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/fuzz/replay_main.o $(BUILD)/libcairn.a $(PKG_LIBS)
 
+# bench_regex compares against PCRE2-JIT directly: the only program that links PCRE2.
+$(BUILD)/bench/bench_regex: bench/bench_regex.c $(BUILD)/libcairn.a
+	@mkdir -p $(@D)
+	$(CC) $(TEST_CFLAGS) $(shell pkg-config --cflags libpcre2-8) $(LDFLAGS) -o $@ $< $(BUILD)/libcairn.a $(PKG_LIBS) \
+	  $(shell pkg-config --libs libpcre2-8)
+
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libcairn.a
 	@mkdir -p $(@D)
 	$(CC) $(TEST_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libcairn.a $(PKG_LIBS)
@@ -111,7 +126,7 @@ asan:
 # libFuzzer binaries: a separate clang build of the library.
 FUZZ_BUILD := build/fuzzlib
 fuzz:
-	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g" \
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CXX=clang++ OPT="-O1 -g" \
 	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" $(FUZZ_BUILD)/libcairn.a
 	@mkdir -p build/fuzz
 	@set -e; for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \

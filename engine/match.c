@@ -1,51 +1,59 @@
 /*
- * match.c — label matchers (= != =~ !~) and regex line filters, on PCRE2.
+ * match.c — label matchers (= != =~ !~), regex line filters and regexes with
+ * capture groups, on RE2 (through engine/re2_shim.h).
  *
- * Prometheus matchers take Go's RE2 syntax, fully anchored, with `.` matching
- * a newline since Prometheus 3. cairn runs them on PCRE2 (UTF mode, JIT when
- * the platform has it) because PCRE2 is packaged everywhere cairn runs and is
- * fast; the price is that PCRE2 accepts more than RE2 does. So before PCRE2
- * sees a pattern, match_re2_check() walks it once and rejects what Go's parser
- * rejects and PCRE2 would silently run: backreferences (\1, \g, \k, (?P=n)),
- * lookarounds, atomic groups, (* verbs, recursion and conditionals, escapes Go
- * does not know (\K, \R, \h, \Z ...), nested repetition (a**, possessive a*+)
- * and repeat counts above 1000. The error names the matcher and the offset.
+ * Every regex in cairn comes through here: PromQL and LogQL matchers, LogQL
+ * `|~`/`!~`, the `regexp` parser stage and label_replace in both languages.
+ * The engine is RE2, the C++ library Go's regexp was modelled on: the same
+ * syntax (repeat counts at most 1000, (?i) and the other flags, lazy
+ * quantifiers, \d \w \s, Unicode classes, named groups, no backreferences or
+ * lookarounds) and matching in time linear in the text whatever the pattern.
+ * docs/regex.md has the choice against PCRE2 and the measurements.
  *
- * Anchoring is done with the compile options PCRE2_ANCHORED|PCRE2_ENDANCHORED
- * rather than by wrapping the text in ^(?:...)$: the effect is the same, the
- * error offsets stay those of the user's pattern, and an unbalanced `a)(b`
- * cannot be "repaired" by the wrapper. PCRE2_DOLLAR_ENDONLY makes `$` mean the
- * end of text as in Go (PCRE's default also matches before a final newline).
- * PCRE2_MATCH_INVALID_UTF lets log lines that are not UTF-8 be searched
- * without an error; invalid bytes then match nothing (Go would see U+FFFD).
+ * Syntax gaps between RE2 (C++, Debian's 2022-06) and Go are closed before
+ * RE2 sees a pattern (match_re_prep): `\C` (any byte) exists only in RE2 and
+ * is rejected as Go does; `(?<name>re)`, which Go accepts since 1.22, is fed
+ * to RE2 as `(?P<name>re)`. Errors are worded as Go's regexp/syntax words
+ * them ("invalid repeat count: `{1001}`") with the offset of the fragment.
+ *
+ * Semantics. Matchers (anchored = 1) are anchored at both ends with `.`
+ * matching a newline, like Prometheus 3's ^(?s:re)$. Line filters and the
+ * `regexp` stage (anchored = 0) search unanchored with `.` not matching a
+ * newline, like Loki's regexp.Compile(re). Invalid UTF-8 in the text is not
+ * an error; invalid bytes match no `.` or class (Go would see U+FFFD).
  *
  * Fast paths. Most matchers in dashboards are literal, `a|b|c`, `prefix.*`,
  * `.*suffix`, `.*infix.*`, `.*` or `.+`. match_re_classify() recognises those
  * (punctuation escaped with a backslash counts as literal) and answers with
- * memcmp/memmem, never calling PCRE2; tests check on random inputs that the
- * fast answer equals PCRE2's. The literal sets and prefixes are exported
+ * memcmp/memmem, never calling RE2; tests check on random inputs that the
+ * fast answer equals RE2's. The literal sets and prefixes are exported
  * (match_set, match_prefix) so the index can look values up directly instead
- * of testing every value of a label.
+ * of testing every value of a label. Regexes with captures
+ * (MATCH_RE_CAPTURE) always get an RE2 program as well.
  *
- * Threads. A compiled match_re is immutable. Each PCRE2 call needs a
- * pcre2_match_data; it is built per call in a small buffer on the caller's
- * stack through a per-call general context (no heap, no thread-local cache);
- * only the interpreter's backtracking frames, when JIT is unavailable, go to
- * the heap. The compiled code is allocated through mem_ (with a size header,
- * since PCRE2's free does not pass the size), so it is counted and OOM-tested.
+ * Errors at match time. RE2 cannot fail on a compiled pattern except by
+ * running out of memory (its DFA falls back to the NFA when its cache is
+ * full); that comes back as CAIRN_ENOMEM, never as "no match".
+ *
+ * Threads and memory. A compiled match_re is immutable; any number of threads
+ * may use it at once. cairn's own parts go through mem_; RE2's program and
+ * DFA caches are C++ allocations bounded by MATCH_RE2_MAX_MEM per regex.
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include "match.h"
 
-#include <pcre2.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "err.h"
 #include "labels.h"
 #include "mem.h"
+#include "re2_shim.h"
 
-enum { RE_PCRE = 0, RE_SET, RE_PREFIX, RE_SUFFIX, RE_CONTAINS, RE_ANY, RE_NONEMPTY };
+/* RE2's own default: the program and both DFA caches of one regex share it. */
+#define MATCH_RE2_MAX_MEM ((int64_t)8 << 20)
+
+enum { RE_RE2 = 0, RE_SET, RE_PREFIX, RE_SUFFIX, RE_CONTAINS, RE_ANY, RE_NONEMPTY };
 
 struct match_re {
     int kind;
@@ -55,181 +63,95 @@ struct match_re {
     size_t *off;       /* n_alt + 1 offsets into lits */
     size_t n_alt;
     size_t pat_len;    /* sizes of lits (pat_len + 1) and off (pat_len + 2) */
-    pcre2_code *code;  /* RE_PCRE only */
-    pcre2_general_context *gctx;
+    re2s *re2;         /* RE_RE2, or any kind compiled with MATCH_RE_CAPTURE */
 };
-
-/* ---- memory for PCRE2 ------------------------------------------------------------- */
-
-#define MATCH_HDR 16
-
-static void *match_pcre_alloc(PCRE2_SIZE n, void *ud)
-{
-    (void)ud;
-    uint8_t *p = mem_alloc(n + MATCH_HDR);
-    if (!p) return NULL;
-    memcpy(p, &n, sizeof n);
-    return p + MATCH_HDR;
-}
-
-static void match_pcre_free(void *q, void *ud)
-{
-    (void)ud;
-    if (!q) return;
-    uint8_t *p = (uint8_t *)q - MATCH_HDR;
-    PCRE2_SIZE n;
-    memcpy(&n, p, sizeof n);
-    mem_free(p, n + MATCH_HDR);
-}
-
-/* Per-call bump arena on the caller's stack; larger requests fall back to mem_. */
-typedef struct match_arena {
-    _Alignas(16) uint8_t mem[512];
-    size_t used;
-} match_arena;
-
-static void *match_arena_alloc(PCRE2_SIZE n, void *ud)
-{
-    match_arena *a = ud;
-    size_t need = (n + 15) & ~(size_t)15;
-    if (need <= sizeof a->mem - a->used) {
-        void *p = a->mem + a->used;
-        a->used += need;
-        return p;
-    }
-    return match_pcre_alloc(n, NULL);
-}
-
-static void match_arena_free(void *q, void *ud)
-{
-    match_arena *a = ud;
-    if ((uint8_t *)q >= a->mem && (uint8_t *)q < a->mem + sizeof a->mem) return;
-    match_pcre_free(q, NULL);
-}
-
-/* ---- RE2 syntax screen ------------------------------------------------------------ */
 
 static int match_is_digit(char c) { return c >= '0' && c <= '9'; }
 static int match_is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
-/* Parse {n}, {n,}, {n,m} at p[i]; returns index after '}' or 0 if not a repetition. */
-static size_t match_repeat(const char *p, size_t n, size_t i, unsigned *hi)
-{
-    size_t j = i + 1;
-    unsigned a = 0, b = 0;
-    int digits = 0;
-    while (j < n && match_is_digit(p[j])) a = a > 100000 ? a : a * 10 + (unsigned)(p[j++] - '0'), digits++;
-    if (!digits) return 0;
-    b = a;
-    if (j < n && p[j] == ',') {
-        j++;
-        digits = 0;
-        b = 0;
-        while (j < n && match_is_digit(p[j])) b = b > 100000 ? b : b * 10 + (unsigned)(p[j++] - '0'), digits++;
-        if (!digits) b = a;
-    }
-    if (j >= n || p[j] != '}') return 0;
-    *hi = a > b ? a : b;
-    return j + 1;
-}
+/* ---- Go syntax on RE2 ------------------------------------------------------------- */
 
-/* Check one escape at p[i] == '\\'; returns its length or 0 with *why set. */
-static size_t match_escape(const char *p, size_t n, size_t i, const char **why)
+/* Copy p[0..n) to dst (capacity 2n + 1) rewriting `(?<name>` to `(?P<name>`
+ * outside classes and \Q..\E. Returns n' or (size_t)-1 with *bad at a `\C`. */
+static size_t match_re_prep(const char *p, size_t n, char *dst, size_t *bad)
 {
-    if (i + 1 >= n) return 1; /* trailing backslash: PCRE2 reports it */
-    char d = p[i + 1];
-    if (d >= '1' && d <= '9' && !(i + 2 < n && p[i + 2] >= '0' && p[i + 2] <= '7'))
-        return *why = "backreferences are not supported (RE2 syntax)", 0;
-    if (d == 'g' || d == 'k') return *why = "backreferences are not supported (RE2 syntax)", 0;
-    if (match_is_alpha(d) && !strchr("aftnrvxQEAzbBdDsSwWpP", d))
-        return *why = "invalid escape sequence (RE2 syntax)", 0;
-    if ((d == 'p' || d == 'P' || d == 'x') && i + 2 < n && p[i + 2] == '{') {
-        const char *e = memchr(p + i + 2, '}', n - i - 2);
-        return e ? (size_t)(e - (p + i)) + 1 : n - i;
-    }
-    return 2;
-}
-
-/* Returns the offset of the first construct RE2 rejects, or n if none; *why says what. */
-static size_t match_re2_check(const char *p, size_t n, const char **why)
-{
-    size_t i = 0;
-    int quant = 0; /* 1 after a quantifier, 2 after a lazy one */
+    size_t k = 0, i = 0;
+    int in_class = 0;
     while (i < n) {
         char c = p[i];
-        if (c == '\\') {
-            if (i + 1 < n && p[i + 1] == 'Q') {
+        if (c == '\\' && i + 1 < n) {
+            if (p[i + 1] == 'Q') {
                 size_t j = i + 2;
                 while (j + 1 < n && !(p[j] == '\\' && p[j + 1] == 'E')) j++;
-                i = j + 1 < n ? j + 2 : n;
-                quant = 0;
+                size_t e = j + 1 < n ? j + 2 : n;
+                memcpy(dst + k, p + i, e - i);
+                k += e - i;
+                i = e;
                 continue;
             }
-            size_t k = match_escape(p, n, i, why);
-            if (!k) return i;
-            i += k;
-            quant = 0;
-        } else if (c == '[') {
-            size_t j = i + 1;
-            if (j < n && p[j] == '^') j++;
-            if (j < n && p[j] == ']') j++;
-            while (j < n && p[j] != ']') {
-                if (p[j] == '\\') {
-                    size_t k = match_escape(p, n, j, why);
-                    if (!k) return j;
-                    j += k;
-                } else if (p[j] == '[' && j + 1 < n && p[j + 1] == ':') {
-                    const char *e = memmem(p + j + 2, n - j - 2, ":]", 2);
-                    j = e ? (size_t)(e - p) + 2 : j + 1;
-                } else {
-                    j++;
-                }
+            if (p[i + 1] == 'C') {
+                *bad = i;
+                return (size_t)-1;
             }
-            i = j + 1;
-            quant = 0;
-        } else if (c == '(') {
-            if (i + 1 < n && p[i + 1] == '*') return *why = "(* verbs are not supported (RE2 syntax)", i;
-            if (i + 1 < n && p[i + 1] == '?') {
-                char e = i + 2 < n ? p[i + 2] : 0;
-                char f = i + 3 < n ? p[i + 3] : 0;
-                if (e == '=' || e == '!') return *why = "lookahead is not supported (RE2 syntax)", i;
-                if (e == '<' && (f == '=' || f == '!')) return *why = "lookbehind is not supported (RE2 syntax)", i;
-                if (e == 'P' && f != '<')
-                    return *why = "(?P=name) and (?P>name) are not supported (RE2 syntax)", i;
-                if (e != ':' && e != '<' && e != 'P') {
-                    size_t j = i + 2;
-                    while (j < n && strchr("imsU-", p[j]) && p[j]) j++;
-                    if (j == i + 2 || j >= n || (p[j] != ')' && p[j] != ':'))
-                        return *why = "unsupported group syntax (RE2 has no atomic groups, recursion, "
-                                      "conditionals or comments)",
-                               i;
-                }
-            }
-            i++;
-            quant = 0;
-        } else if (c == '*' || c == '+' || c == '?') {
-            if (quant == 1 && c == '?') quant = 2;
-            else if (quant) return *why = "invalid nested repetition operator (RE2 syntax)", i;
-            else quant = 1;
-            i++;
-        } else if (c == '{') {
-            unsigned hi = 0;
-            size_t e = match_repeat(p, n, i, &hi);
-            if (!e) {
-                i++;
-                quant = 0;
-                continue;
-            }
-            if (hi > 1000) return *why = "invalid repeat count (RE2 allows at most 1000)", i;
-            if (quant) return *why = "invalid nested repetition operator (RE2 syntax)", i;
-            quant = 1;
-            i = e;
-        } else {
-            i++;
-            quant = 0;
+            dst[k++] = c;
+            dst[k++] = p[i + 1];
+            i += 2;
+            continue;
         }
+        if (in_class) {
+            if (c == '[' && i + 1 < n && p[i + 1] == ':') { /* [:alpha:] */
+                const char *e = memmem(p + i + 2, n - i - 2, ":]", 2);
+                size_t end = e ? (size_t)(e - p) + 2 : i + 1;
+                memcpy(dst + k, p + i, end - i);
+                k += end - i;
+                i = end;
+                continue;
+            }
+            if (c == ']') in_class = 0;
+            dst[k++] = c;
+            i++;
+            continue;
+        }
+        if (c == '[') {
+            in_class = 1;
+            dst[k++] = c;
+            i++;
+            if (i < n && p[i] == '^') dst[k++] = p[i++];
+            if (i < n && p[i] == ']') dst[k++] = p[i++]; /* a leading ] is a member */
+            continue;
+        }
+        if (c == '(' && i + 2 < n && p[i + 1] == '?' && p[i + 2] == '<' &&
+            !(i + 3 < n && (p[i + 3] == '=' || p[i + 3] == '!'))) {
+            memcpy(dst + k, "(?P<", 4);
+            k += 4;
+            i += 3;
+            continue;
+        }
+        dst[k++] = c;
+        i++;
     }
-    return n;
+    return k;
+}
+
+static const char *match_re2_why(int why)
+{
+    switch (why) {
+    case RE2S_ERR_BAD_ESCAPE: return "invalid escape sequence";
+    case RE2S_ERR_BAD_CHAR_CLASS: return "invalid character class";
+    case RE2S_ERR_BAD_CHAR_RANGE: return "invalid character class range";
+    case RE2S_ERR_MISSING_BRACKET: return "missing closing ]";
+    case RE2S_ERR_MISSING_PAREN: return "missing closing )";
+    case RE2S_ERR_UNEXPECTED_PAREN: return "unexpected )";
+    case RE2S_ERR_TRAILING_BACKSLASH: return "trailing backslash at end of expression";
+    case RE2S_ERR_REPEAT_ARGUMENT: return "missing argument to repetition operator";
+    case RE2S_ERR_REPEAT_SIZE: return "invalid repeat count";
+    case RE2S_ERR_REPEAT_OP: return "invalid nested repetition operator";
+    case RE2S_ERR_BAD_PERL_OP: return "invalid or unsupported Perl syntax";
+    case RE2S_ERR_BAD_UTF8: return "invalid UTF-8";
+    case RE2S_ERR_BAD_NAMED_CAPTURE: return "invalid named capture";
+    case RE2S_ERR_PATTERN_TOO_LARGE: return "expression too large";
+    default: return "internal error";
+    }
 }
 
 /* ---- fast-path classification ------------------------------------------------------ */
@@ -257,10 +179,11 @@ static int match_literal(const char *p, size_t n, char *dst, size_t *dn)
     return 1;
 }
 
-/* Sets re->kind/lits for a fast shape, or leaves RE_PCRE. Returns CAIRN_ENOMEM or CAIRN_OK. */
+/* Sets re->kind/lits for a fast shape, or leaves RE_RE2. Returns CAIRN_ENOMEM or CAIRN_OK. */
 static int match_re_classify(match_re *re, const char *p, size_t n)
 {
-    if (n == 2 && p[0] == '.' && (p[1] == '*' || p[1] == '+')) {
+    /* unanchored, `.+` needs a character other than a newline: left to RE2 */
+    if (n == 2 && p[0] == '.' && (p[1] == '*' || (p[1] == '+' && re->anchored))) {
         re->kind = p[1] == '*' ? RE_ANY : RE_NONEMPTY;
         return CAIRN_OK;
     }
@@ -290,6 +213,7 @@ static int match_re_classify(match_re *re, const char *p, size_t n)
     re->off[0] = 0;
     for (size_t i = 0; i <= qn; i++) {
         if (i < qn && q[i] == '\\') {
+            if (i + 1 >= qn) return CAIRN_OK; /* trailing backslash: RE2 reports it */
             i++;
             continue;
         }
@@ -309,64 +233,82 @@ static int match_re_classify(match_re *re, const char *p, size_t n)
 void match_re_free(match_re *re)
 {
     if (!re) return;
-    if (re->code) pcre2_code_free(re->code);
-    if (re->gctx) pcre2_general_context_free(re->gctx);
+    re2s_free(re->re2);
     mem_free(re->lits, re->pat_len + 1);
     mem_free(re->off, (re->pat_len + 2) * sizeof *re->off);
     mem_free(re, sizeof *re);
 }
 
-/* what: how to name the pattern in a message, e.g. `matcher job=~"x"` */
-static int match_re_build(match_re **out, const char *pat, size_t len, int anchored, const char *what,
+/* Compile pat into re->re2 with Go's syntax; what names the pattern in messages. */
+static int match_re2_build(match_re *re, const char *pat, size_t len, int flags, const char *what, const char *pre,
+                           cairn_err *err)
+{
+    size_t cap = 2 * len + 1, bad = 0;
+    char *q = mem_alloc(cap);
+    if (!q) return err_set(err, CAIRN_ENOMEM, "out of memory compiling %s", what);
+    size_t qn = match_re_prep(pat, len, q, &bad);
+    if (qn == (size_t)-1) {
+        mem_free(q, cap);
+        return err_set(err, CAIRN_EINVAL, "%s: invalid escape sequence: `\\C` at offset %zu", pre, bad);
+    }
+    int why = 0;
+    char frag[96];
+    int sflags = ((flags & MATCH_RE_ANCHORED) ? RE2S_DOT_NL : 0) | ((flags & MATCH_RE_CAPTURE) ? 0 : RE2S_NO_CAPTURE);
+    int rc = re2s_compile(q, qn, sflags, MATCH_RE2_MAX_MEM, &re->re2, &why, frag, sizeof frag);
+    mem_free(q, cap);
+    if (rc == RE2S_ENOMEM) return err_set(err, CAIRN_ENOMEM, "out of memory compiling %s", what);
+    if (rc) {
+        size_t fl = strlen(frag);
+        const char *at = fl ? memmem(pat, len, frag, fl) : NULL;
+        if (at)
+            return err_set(err, CAIRN_EINVAL, "%s: %s: `%s` at offset %zu", pre, match_re2_why(why),
+                           frag, (size_t)(at - pat));
+        return err_set(err, CAIRN_EINVAL, "%s: %s%s%s%s", pre, match_re2_why(why), fl ? ": `" : "",
+                       frag, fl ? "`" : "");
+    }
+    return CAIRN_OK;
+}
+
+/* what: how to name the pattern in a message, e.g. `matcher job=~"x"`; pre: how a syntax error starts */
+static int match_re_build(match_re **out, const char *pat, size_t len, int flags, const char *what, const char *pre,
                           cairn_err *err)
 {
     *out = NULL;
-    const char *why = NULL;
     size_t bad = labels_utf8_valid(pat, len);
-    if (bad != len) return err_set(err, CAIRN_EINVAL, "invalid regex in %s: invalid UTF-8 at offset %zu", what, bad);
-    bad = match_re2_check(pat, len, &why);
-    if (bad != len) return err_set(err, CAIRN_EINVAL, "invalid regex in %s: %s at offset %zu", what, why, bad);
-
+    if (bad != len) return err_set(err, CAIRN_EINVAL, "%s: invalid UTF-8 at offset %zu", pre, bad);
     match_re *re = mem_calloc(1, sizeof *re);
     if (!re) return err_set(err, CAIRN_ENOMEM, "out of memory compiling %s", what);
-    re->anchored = anchored;
+    re->anchored = (flags & MATCH_RE_ANCHORED) != 0;
     int rc = match_re_classify(re, pat, len);
-    if (rc) goto oom;
-    if (re->kind != RE_PCRE) {
-        *out = re;
-        return CAIRN_OK;
-    }
-    re->gctx = pcre2_general_context_create(match_pcre_alloc, match_pcre_free, NULL);
-    if (!re->gctx) goto oom;
-    pcre2_compile_context *cctx = pcre2_compile_context_create(re->gctx);
-    if (!cctx) goto oom;
-    uint32_t opts = PCRE2_UTF | PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY | PCRE2_MATCH_INVALID_UTF;
-    if (anchored) opts |= PCRE2_ANCHORED | PCRE2_ENDANCHORED;
-    int ec;
-    PCRE2_SIZE eo;
-    re->code = pcre2_compile((PCRE2_SPTR)pat, len, opts, &ec, &eo, cctx);
-    pcre2_compile_context_free(cctx);
-    if (!re->code) {
-        if (ec == PCRE2_ERROR_NOMEMORY || ec == PCRE2_ERROR_HEAP_FAILED) goto oom;
-        PCRE2_UCHAR msg[160];
-        if (pcre2_get_error_message(ec, msg, sizeof msg) < 0) snprintf((char *)msg, sizeof msg, "error %d", ec);
+    if (rc) {
         match_re_free(re);
-        return err_set(err, CAIRN_EINVAL, "invalid regex in %s: %s at offset %zu", what, (const char *)msg,
-                       (size_t)eo);
+        return err_set(err, CAIRN_ENOMEM, "out of memory compiling %s", what);
     }
-    (void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE); /* interpreted if JIT is unavailable */
+    if (re->kind == RE_RE2 || (flags & MATCH_RE_CAPTURE)) {
+        rc = match_re2_build(re, pat, len, flags, what, pre, err);
+        if (rc) {
+            match_re_free(re);
+            return rc;
+        }
+    }
     *out = re;
     return CAIRN_OK;
-oom:
-    match_re_free(re);
-    return err_set(err, CAIRN_ENOMEM, "out of memory compiling %s", what);
 }
 
 int match_re_compile(match_re **out, const char *pat, size_t len, int anchored, cairn_err *err)
 {
-    char what[120];
+    char what[120], pre[140];
     snprintf(what, sizeof what, "line filter \"%.*s\"", len > 80 ? 80 : (int)len, pat);
-    return match_re_build(out, pat, len, anchored, what, err);
+    snprintf(pre, sizeof pre, "invalid regex in %s", what);
+    return match_re_build(out, pat, len, anchored ? MATCH_RE_ANCHORED : 0, what, pre, err);
+}
+
+int match_re_compile_as(match_re **out, const char *pat, size_t len, int flags, const char *what, cairn_err *err)
+{
+    char w[160], pre[180];
+    snprintf(w, sizeof w, "%s \"%.*s\"", what ? what : "regex", len > 80 ? 80 : (int)len, pat);
+    snprintf(pre, sizeof pre, "invalid %s", w);
+    return match_re_build(out, pat, len, flags, w, pre, err);
 }
 
 /* ---- execution ---------------------------------------------------------------------- */
@@ -402,19 +344,101 @@ int match_re_exec(const match_re *re, const char *s, size_t len)
         return 0;
     default: break;
     }
-    match_arena a;
-    a.used = 0;
-    pcre2_general_context *g = pcre2_general_context_create(match_arena_alloc, match_arena_free, &a);
-    pcre2_match_data *md = g ? pcre2_match_data_create(1, g) : NULL;
-    int rc;
-    if (!md) rc = PCRE2_ERROR_NOMEMORY;
-    else rc = pcre2_match(re->code, (PCRE2_SPTR)(len ? s : ""), len, 0, 0, md, NULL);
-    if (md) pcre2_match_data_free(md);
-    if (g) pcre2_general_context_free(g);
-    if (rc >= 0) return 1;
-    if (rc == PCRE2_ERROR_NOMATCH) return 0;
-    if (rc == PCRE2_ERROR_NOMEMORY) return CAIRN_ENOMEM;
-    return CAIRN_ELIMIT; /* match or depth limit: a pathological pattern */
+    int rc = re2s_match(re->re2, s, len, re->anchored ? RE2S_ANCHOR_BOTH : RE2S_UNANCHORED);
+    return rc >= 0 ? rc : CAIRN_ENOMEM;
+}
+
+/* ---- capture groups ------------------------------------------------------------------ */
+
+int match_re_ngroups(const match_re *re) { return re->re2 ? re2s_ngroups(re->re2) : 0; }
+
+const char *match_re_group_name(const match_re *re, int i, size_t *len)
+{
+    return re->re2 ? re2s_group_name(re->re2, i, len) : NULL;
+}
+
+int match_re_groups(const match_re *re, const char *s, size_t len, ptrdiff_t *off, int n_pairs)
+{
+    if (!re->re2) { /* compiled without MATCH_RE_CAPTURE: only the overall answer */
+        for (int i = 0; i < 2 * n_pairs; i++) off[i] = -1;
+        return match_re_exec(re, s, len);
+    }
+    int rc = re2s_match_groups(re->re2, s, len, re->anchored ? RE2S_ANCHOR_BOTH : RE2S_UNANCHORED, off, n_pairs);
+    return rc >= 0 ? rc : CAIRN_ENOMEM;
+}
+
+/* Go's regexp extract(): a name of letters, digits and '_' after '$', or in
+ * braces. Returns the bytes consumed after '$' (0: not a reference), the name
+ * in *nm, *nl and the group number in *num (-1 when it is not a number). */
+static size_t match_ref(const char *t, size_t tn, const char **nm, size_t *nl, long *num)
+{
+    size_t i = 0;
+    int brace = tn > 0 && t[0] == '{';
+    if (brace) i = 1;
+    size_t b = i;
+    while (i < tn && (match_is_alpha(t[i]) || match_is_digit(t[i]) || t[i] == '_' || (unsigned char)t[i] >= 0x80)) i++;
+    if (i == b) return 0;
+    *nm = t + b;
+    *nl = i - b;
+    if (brace) {
+        if (i >= tn || t[i] != '}') return 0;
+        i++;
+    }
+    long v = 0;
+    for (size_t k = 0; k < *nl; k++) {
+        if (!match_is_digit((*nm)[k]) || v >= 100000000) {
+            v = -1;
+            break;
+        }
+        v = v * 10 + ((*nm)[k] - '0');
+    }
+    if (*nl > 1 && (*nm)[0] == '0') v = -1; /* no leading zeros */
+    *num = v;
+    return i;
+}
+
+int match_re_expand(const match_re *re, const char *s, size_t len, const char *tmpl, size_t tn, buf *dst)
+{
+    ptrdiff_t small[2 * 16];
+    ptrdiff_t *off = small;
+    int ng = match_re_ngroups(re) + 1;
+    size_t offsz = (size_t)ng * 2 * sizeof *off;
+    if (ng > 16 && !(off = mem_alloc(offsz))) return CAIRN_ENOMEM;
+    int rc = match_re_groups(re, s, len, off, ng);
+    for (size_t i = 0; rc == 1 && i < tn;) {
+        const char *nm = NULL;
+        size_t nl = 0, used = 0;
+        long num = -1;
+        if (tmpl[i] != '$' || i + 1 >= tn) {
+            if (buf_put(dst, tmpl + i, 1)) rc = CAIRN_ENOMEM;
+            i++;
+            continue;
+        }
+        if (tmpl[i + 1] == '$') {
+            if (buf_put(dst, "$", 1)) rc = CAIRN_ENOMEM;
+            i += 2;
+            continue;
+        }
+        used = match_ref(tmpl + i + 1, tn - i - 1, &nm, &nl, &num);
+        if (!used) { /* malformed: the '$' is literal */
+            if (buf_put(dst, "$", 1)) rc = CAIRN_ENOMEM;
+            i++;
+            continue;
+        }
+        i += 1 + used;
+        int g = -1;
+        if (num >= 0) g = num < ng ? (int)num : -1;
+        else
+            for (int k = 1; k < ng && g < 0; k++) {
+                size_t kl = 0;
+                const char *kn = match_re_group_name(re, k, &kl);
+                if (kn && kl == nl && memcmp(kn, nm, nl) == 0) g = k;
+            }
+        if (g >= 0 && off[2 * g] >= 0 && buf_put(dst, s + off[2 * g], (size_t)(off[2 * g + 1] - off[2 * g])))
+            rc = CAIRN_ENOMEM;
+    }
+    if (off != small) mem_free(off, offsz);
+    return rc;
 }
 
 /* ---- matchers ----------------------------------------------------------------------- */
@@ -449,7 +473,9 @@ int match_compile(match *m, const cairn_matcher *src, cairn_err *err)
         char what[160];
         snprintf(what, sizeof what, "matcher %.*s%s\"%.*s\"", m->name_len > 40 ? 40 : (int)m->name_len, m->name,
                  match_op_str(m->op), m->value_len > 80 ? 80 : (int)m->value_len, m->value);
-        int rc = match_re_build(&m->re, m->value, m->value_len, 1, what, err);
+        char pre[180];
+        snprintf(pre, sizeof pre, "invalid regex in %s", what);
+        int rc = match_re_build(&m->re, m->value, m->value_len, MATCH_RE_ANCHORED, what, pre, err);
         if (rc) {
             match_free(m);
             return rc;
@@ -504,4 +530,4 @@ int match_prefix(const match *m, const char **p, size_t *pn)
     return 1;
 }
 
-int match_re_is_fast(const match_re *re) { return re->kind != RE_PCRE; }
+int match_re_is_fast(const match_re *re) { return re->kind != RE_RE2; }

@@ -17,10 +17,8 @@
  *   - clamp's min/max use Go's math.Min/Max NaN and ±Inf rules, not C's
  *     fmin/fmax, which ignore NaN;
  *   - label_replace anchors the regex as ^(?s:re)$ and expands $1, ${1},
- *     $name like Go's Regexp.Expand. Capture groups come from POSIX
- *     <regex.h> (extended syntax; `.` matches newline), because engine/match.h
- *     (the PCRE2 owner) has no capture API yet; the common RE2 subset used
- *     in label_replace behaves the same;
+ *     $name, ${name} like Go's Regexp.Expand, all through engine/match.h
+ *     (RE2 syntax, so `\d`, `(?i)` and named groups work as in Prometheus);
  *   - histogram_quantile groups `le` buckets by every other label
  *     (including the name, which is dropped afterwards), sorts, merges equal
  *     bounds, forces monotonicity (ignoring relative deltas below 1e-12),
@@ -34,13 +32,14 @@
  * returning.
  */
 #include <math.h>
-#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "err.h"
 #include "eval_int.h"
+#include "match.h"
 #include "mem.h"
 
 #define FN_NAME "__name__"
@@ -294,86 +293,6 @@ static const ast_str *fn_str_arg(const ast_node *call, size_t i)
     return a && a->kind == AST_STRING ? &a->u.str : NULL;
 }
 
-/* Go Regexp.Expand of `tmpl` with POSIX submatches (group k of the user's
- * regex is pm[k + 1], pm[1] being our anchoring group). With o == NULL only
- * counts; returns the length. */
-static size_t fn_expand_into(char *o, const char *tmpl, size_t tn, const char *src, const regmatch_t *pm,
-                             size_t ngroups)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < tn;) {
-        if (tmpl[i] != '$' || i + 1 >= tn) {
-            if (o) o[n] = tmpl[i];
-            n++, i++;
-            continue;
-        }
-        size_t j = i + 1;
-        const char *name;
-        size_t nl;
-        if (tmpl[j] == '$') {
-            if (o) o[n] = '$';
-            n++;
-            i = j + 1;
-            continue;
-        }
-        if (tmpl[j] == '{') {
-            size_t k = j + 1;
-            while (k < tn && tmpl[k] != '}') k++;
-            if (k >= tn || k == j + 1) {
-                if (o) o[n] = tmpl[i];
-                n++, i++;
-                continue;
-            }
-            name = tmpl + j + 1;
-            nl = k - j - 1;
-            i = k + 1;
-        } else {
-            size_t k = j;
-            while (k < tn && (tmpl[k] == '_' || (tmpl[k] >= '0' && tmpl[k] <= '9') || (tmpl[k] >= 'a' && tmpl[k] <= 'z') ||
-                              (tmpl[k] >= 'A' && tmpl[k] <= 'Z')))
-                k++;
-            if (k == j) {
-                if (o) o[n] = tmpl[i];
-                n++, i++;
-                continue;
-            }
-            name = tmpl + j;
-            nl = k - j;
-            i = k;
-        }
-        /* Numeric names index groups; named groups do not exist in POSIX regexes: empty. */
-        size_t g = 0;
-        int numeric = 1;
-        for (size_t k = 0; k < nl; k++) {
-            if (name[k] < '0' || name[k] > '9' || g > 100000) {
-                numeric = 0;
-                break;
-            }
-            g = g * 10 + (size_t)(name[k] - '0');
-        }
-        if (!numeric || g > ngroups) continue;
-        const regmatch_t *m = &pm[g + 1];
-        if (m->rm_so < 0) continue;
-        size_t len = (size_t)(m->rm_eo - m->rm_so);
-        if (o) memcpy(o + n, src + m->rm_so, len);
-        n += len;
-    }
-    return n;
-}
-
-static int fn_expand(eval_q *q, const char *tmpl, size_t tn, const char *src, const regmatch_t *pm, size_t ngroups,
-                     char **out, size_t *out_len)
-{
-    size_t n = fn_expand_into(NULL, tmpl, tn, src, pm, ngroups);
-    char *o = arena_alloc(q->ar, n + 1);
-    if (!o) return fn_nomem(q);
-    fn_expand_into(o, tmpl, tn, src, pm, ngroups);
-    o[n] = 0;
-    *out = o;
-    *out_len = n;
-    return CAIRN_OK;
-}
-
 static int fn_label_replace(eval_q *q, const ast_node *call, const eval_grid *g, val *out)
 {
     const ast_str *dst = fn_str_arg(call, 1), *repl = fn_str_arg(call, 2), *src = fn_str_arg(call, 3),
@@ -382,36 +301,28 @@ static int fn_label_replace(eval_q *q, const ast_node *call, const eval_grid *g,
     if (!fn_valid_label_name(dst->p, dst->len))
         return err_set(q->err, CAIRN_EINVAL, "invalid destination label name in label_replace(): %.*s", (int)dst->len,
                        dst->p);
-    char *pat = mem_alloc(re->len + 8);
-    if (!pat) return fn_nomem(q);
-    memcpy(pat, "^(", 2);
-    memcpy(pat + 2, re->p, re->len);
-    memcpy(pat + 2 + re->len, ")$", 3);
-    regex_t rx;
-    int rrc = regcomp(&rx, pat, REG_EXTENDED);
-    mem_free(pat, re->len + 8);
-    if (rrc) return err_set(q->err, CAIRN_EINVAL, "invalid regular expression in label_replace(): %.*s", (int)re->len, re->p);
+    match_re *rx = NULL;
+    RETURN_IF_ERR(match_re_compile_as(&rx, re->p, re->len, MATCH_RE_ANCHORED | MATCH_RE_CAPTURE,
+                                      "regular expression in label_replace():", q->err));
     val in;
+    buf b;
+    buf_init(&b);
     int rc = eval_node(q, call->u.call.args[0], g, &in);
-    size_t ng = rx.re_nsub; /* includes our wrapping group */
-    regmatch_t *pm = NULL;
-    if (!rc && !(pm = mem_alloc((ng + 1) * sizeof *pm))) rc = fn_nomem(q);
     if (!rc) rc = fn_new_vector(q, out, in.n, g->n);
     for (size_t r = 0; !rc && r < in.n; r++) {
         val_series row = in.s[r];
         size_t sl = 0;
         const char *sv = val_lset_get(row.ls, src->p, src->len, &sl);
         if (!sv) sv = "", sl = 0;
-        char *svz = arena_strdup(q->ar, sv, sl);
-        if (!svz) {
-            rc = fn_nomem(q);
+        buf_reset(&b);
+        int m = match_re_expand(rx, sv, sl, repl->p, repl->len, &b);
+        if (m < 0) {
+            rc = m == CAIRN_ENOMEM ? fn_nomem(q) : err_set(q->err, m, "label_replace(): regex failed");
             break;
         }
-        if (strlen(svz) == sl && regexec(&rx, svz, ng + 1, pm, 0) == 0) {
-            char *res = NULL;
-            size_t rl = 0;
-            if ((rc = fn_expand(q, repl->p, repl->len, svz, pm, ng - 1, &res, &rl))) break;
-            if (val_lset_set(q->ar, row.ls, dst->p, dst->len, res, rl, &row.ls)) {
+        if (m == 1) {
+            char *res = arena_strdup(q->ar, b.len ? (const char *)b.p : "", b.len); /* the label set borrows it */
+            if (!res || val_lset_set(q->ar, row.ls, dst->p, dst->len, res, b.len, &row.ls)) {
                 rc = fn_nomem(q);
                 break;
             }
@@ -419,8 +330,8 @@ static int fn_label_replace(eval_q *q, const ast_node *call, const eval_grid *g,
         }
         out->s[out->n++] = row;
     }
-    if (pm) mem_free(pm, (ng + 1) * sizeof *pm);
-    regfree(&rx);
+    buf_free(&b);
+    match_re_free(rx);
     if (rc) return rc;
     return eval_merge_rows(q, out);
 }
@@ -452,18 +363,18 @@ static int fn_label_join(eval_q *q, const ast_node *call, const eval_grid *g, va
             if (val_lset_get(row.ls, s->p, s->len, &vl)) len += vl;
             if (i > 3) len += sep->len;
         }
-        char *buf = arena_alloc(q->ar, len + 1);
-        if (!buf) return fn_nomem(q);
+        char *jb = arena_alloc(q->ar, len + 1);
+        if (!jb) return fn_nomem(q);
         size_t o = 0;
         for (size_t i = 3; i < na; i++) {
             const ast_str *s = fn_str_arg(call, i);
-            if (i > 3) memcpy(buf + o, sep->p, sep->len), o += sep->len;
+            if (i > 3) memcpy(jb + o, sep->p, sep->len), o += sep->len;
             size_t vl = 0;
             const char *v = val_lset_get(row.ls, s->p, s->len, &vl);
-            if (v) memcpy(buf + o, v, vl), o += vl;
+            if (v) memcpy(jb + o, v, vl), o += vl;
         }
-        buf[o] = 0;
-        if (val_lset_set(q->ar, row.ls, dst->p, dst->len, buf, o, &row.ls)) return fn_nomem(q);
+        jb[o] = 0;
+        if (val_lset_set(q->ar, row.ls, dst->p, dst->len, jb, o, &row.ls)) return fn_nomem(q);
         if (dst->len == FN_NAME_LEN && !memcmp(dst->p, FN_NAME, FN_NAME_LEN)) row.drop_name = 0;
         out->s[out->n++] = row;
     }

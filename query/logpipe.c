@@ -2,8 +2,8 @@
  * logpipe.c — LogQL pipeline stages, entry at a time.
  *
  * What. A pipeline is compiled once per query from the AST stages of a log
- * selector: regexes compiled (PCRE2 through engine/match.h for line filters
- * and label matchers; PCRE2 directly for `| regexp`, see below), patterns
+ * selector: regexes compiled (RE2 through engine/match.h for line filters,
+ * label matchers and the `| regexp` named captures), patterns
  * split into literals and captures, templates compiled (query/logtmpl.c),
  * JSON paths split into steps. Then every entry runs through the stages in
  * order, with the semantics pinned from Loki in shared/docs/logql-semantics.md.
@@ -30,22 +30,16 @@
  * error kept). With parser hints (metric queries that need only a few
  * labels) it extracts only those and stops as soon as all were seen.
  *
- * The one exception to "pcre2.h belongs to match.c": `| regexp` needs named
- * capture groups, which match.h does not expose, so this file includes
- * pcre2.h for that stage only, with allocation routed through mem_.
- * docs/logql.md records the exception.
- *
  * Threads: an lpipe holds per-entry state and is used by one query on one
  * thread. Invariant: every pointer handed out by lpipe_run/lpipe_labels
  * stays valid until the next lpipe_run.
  */
-#define PCRE2_CODE_UNIT_WIDTH 8
 #include "logpipe.h"
 
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
-#include <pcre2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -113,8 +107,9 @@ typedef struct lp_stage {
     match_re **res;
     lp_pattern *pats;
     /* regexp */
-    pcre2_code *code;
-    pcre2_match_data *md;
+    match_re *rx;
+    ptrdiff_t *roff; /* 2 * (ngroups + 1) offsets, per stage */
+    int n_roff;
     lp_rname *rnames;
     size_t n_rnames;
     /* pattern */
@@ -141,7 +136,6 @@ struct lpipe {
     arena *ar;
     lp_stage *st;
     size_t n_st, first;
-    pcre2_general_context *gctx;
     /* hints */
     int restrict_labels, skip_parsers, preserve;
     const ast_str *want;
@@ -181,24 +175,6 @@ struct lpipe {
     cairn_err terr; /* template execution errors (kept on the entry, not the query) */
 };
 
-/* ---- pcre2 allocation through mem_ -------------------------------------------------------- */
-
-static void *lp_pcre_alloc(size_t n, void *ctx)
-{
-    (void)ctx;
-    size_t *p = mem_alloc(n + sizeof(size_t) * 2);
-    if (!p) return NULL;
-    p[0] = n + sizeof(size_t) * 2;
-    return p + 2;
-}
-
-static void lp_pcre_free(void *q, void *ctx)
-{
-    (void)ctx;
-    if (!q) return;
-    size_t *p = (size_t *)q - 2;
-    mem_free(p, p[0]);
-}
 
 /* ---- scratch --------------------------------------------------------------------------------- */
 
@@ -1675,11 +1651,8 @@ static int lp_decolorize(lpipe *p)
 
 static int lp_regexp(lpipe *p, const lp_stage *st)
 {
-    int rc = pcre2_match(st->code, (PCRE2_SPTR)(p->line_len ? p->line : ""), p->line_len, 0, 0, st->md, NULL);
-    if (rc == PCRE2_ERROR_NOMATCH) return CAIRN_OK;
-    if (rc == PCRE2_ERROR_NOMEMORY) return CAIRN_ENOMEM;
-    if (rc < 0) return CAIRN_ELIMIT;
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(st->md);
+    int rc = match_re_groups(st->rx, p->line, p->line_len, st->roff, st->n_roff);
+    if (rc <= 0) return rc; /* no match: no labels; CAIRN_ENOMEM */
     jstate js;
     memset(&js, 0, sizeof js);
     js.p = p;
@@ -1687,9 +1660,9 @@ static int lp_regexp(lpipe *p, const lp_stage *st)
         uint32_t g = st->rnames[i].group;
         const char *v = "";
         size_t vn = 0;
-        if ((int)g < rc && ov[2 * g] != PCRE2_UNSET) {
-            v = p->line + ov[2 * g];
-            vn = ov[2 * g + 1] - ov[2 * g];
+        if (st->roff[2 * g] >= 0) {
+            v = p->line + st->roff[2 * g];
+            vn = (size_t)(st->roff[2 * g + 1] - st->roff[2 * g]);
         }
         RETURN_IF_ERR(j_emit(&js, st->rnames[i].name, st->rnames[i].len, v, vn));
     }
@@ -1748,8 +1721,9 @@ static int lp_jpath_compile(arena *ar, const char *s, size_t n, lp_jexpr *x, cai
                 i++;
             } else {
                 size_t b = i;
-                long v = 0;
-                while (i < n && isdigit((unsigned char)s[i])) v = v * 10 + (s[i++] - '0');
+                long v = 0; /* -1: too large for any array, selects nothing */
+                for (; i < n && isdigit((unsigned char)s[i]); i++)
+                    if (v >= 0) v = v > (LONG_MAX - 9) / 10 ? -1 : v * 10 + (s[i] - '0');
                 if (i == b) goto bad;
                 st[k].is_idx = 1;
                 st[k].idx = v;
@@ -1806,46 +1780,29 @@ static int lp_compile_stage(lpipe *p, lp_stage *st, cairn_err *err)
         }
         return CAIRN_OK;
     case AST_ST_REGEXP: {
-        int ec;
-        PCRE2_SIZE eo;
-        pcre2_compile_context *cc = pcre2_compile_context_create(p->gctx);
-        if (!cc) return err_set(err, CAIRN_ENOMEM, "out of memory");
-        st->code = pcre2_compile((PCRE2_SPTR)a->strs[0].p, a->strs[0].len, PCRE2_UTF | PCRE2_MATCH_INVALID_UTF, &ec,
-                                 &eo, cc);
-        pcre2_compile_context_free(cc);
-        if (!st->code) {
-            PCRE2_UCHAR m[160];
-            if (pcre2_get_error_message(ec, m, sizeof m) < 0) snprintf((char *)m, sizeof m, "error %d", ec);
-            return err_set(err, CAIRN_EINVAL, "invalid regexp stage \"%.*s\": %s at offset %zu",
-                           a->strs[0].len > 80 ? 80 : (int)a->strs[0].len, a->strs[0].p, (const char *)m, (size_t)eo);
-        }
-        (void)pcre2_jit_compile(st->code, PCRE2_JIT_COMPLETE);
-        uint32_t cnt = 0, esz = 0;
-        PCRE2_SPTR tab = NULL;
-        pcre2_pattern_info(st->code, PCRE2_INFO_NAMECOUNT, &cnt);
-        pcre2_pattern_info(st->code, PCRE2_INFO_NAMEENTRYSIZE, &esz);
-        pcre2_pattern_info(st->code, PCRE2_INFO_NAMETABLE, &tab);
+        RETURN_IF_ERR(match_re_compile_as(&st->rx, a->strs[0].p, a->strs[0].len, MATCH_RE_CAPTURE, "regexp stage", err));
+        int ng = match_re_ngroups(st->rx);
+        size_t cnt = 0;
+        for (int g = 1; g <= ng; g++) cnt += match_re_group_name(st->rx, g, NULL) != NULL;
         if (cnt == 0)
             return err_set(err, CAIRN_EINVAL, "invalid regexp stage \"%.*s\": at least one named capture group is needed",
                            a->strs[0].len > 80 ? 80 : (int)a->strs[0].len, a->strs[0].p);
         st->rnames = arena_calloc(ar, cnt, sizeof *st->rnames);
-        if (!st->rnames) return err_set(err, CAIRN_ENOMEM, "out of memory");
-        for (uint32_t i = 0; i < cnt; i++) {
-            const unsigned char *e = tab + (size_t)i * esz;
-            st->rnames[i].group = (uint32_t)(e[0] << 8 | e[1]);
-            st->rnames[i].name = (const char *)e + 2;
-            st->rnames[i].len = strlen((const char *)e + 2);
+        st->n_roff = ng + 1;
+        st->roff = arena_calloc(ar, (size_t)st->n_roff * 2, sizeof *st->roff);
+        if (!st->rnames || !st->roff) return err_set(err, CAIRN_ENOMEM, "out of memory");
+        /* in group order, as Loki sets them */
+        size_t k = 0;
+        for (int g = 1; g <= ng; g++) {
+            size_t nl = 0;
+            const char *nm = match_re_group_name(st->rx, g, &nl);
+            if (!nm) continue;
+            st->rnames[k].group = (uint32_t)g;
+            st->rnames[k].name = nm;
+            st->rnames[k].len = nl;
+            k++;
         }
-        /* the name table is ordered by name; Loki sets labels in group order */
-        for (size_t i = 1; i < cnt; i++)
-            for (size_t j = i; j > 0 && st->rnames[j - 1].group > st->rnames[j].group; j--) {
-                lp_rname t = st->rnames[j];
-                st->rnames[j] = st->rnames[j - 1];
-                st->rnames[j - 1] = t;
-            }
         st->n_rnames = cnt;
-        st->md = pcre2_match_data_create_from_pattern(st->code, p->gctx);
-        if (!st->md) return err_set(err, CAIRN_ENOMEM, "out of memory");
         return CAIRN_OK;
     }
     case AST_ST_PATTERN: return pat_compile(ar, a->strs[0].p, a->strs[0].len, 0, &st->pat, err);
@@ -1896,9 +1853,8 @@ int lpipe_new(arena *ar, const ast_stage *stages, size_t n, const lpipe_hints *h
     buf_init(&p->rbuf);
     buf_init(&p->jprefix);
     int rc = CAIRN_OK;
-    p->gctx = pcre2_general_context_create(lp_pcre_alloc, lp_pcre_free, NULL);
     p->st = mem_calloc(n ? n : 1, sizeof *p->st);
-    if (!p->gctx || !p->st) {
+    if (!p->st) {
         rc = err_set(err, CAIRN_ENOMEM, "out of memory");
         goto fail;
     }
@@ -1934,15 +1890,13 @@ void lpipe_free(lpipe *p)
         lp_stage *st = &p->st[i];
         if (st->res)
             for (size_t j = 0; j < st->a->n_strs; j++) match_re_free(st->res[j]);
-        if (st->md) pcre2_match_data_free(st->md);
-        if (st->code) pcre2_code_free(st->code);
+        match_re_free(st->rx);
         lp_lf_free(st->lf);
         if (st->ms)
             for (size_t j = 0; j < st->a->n_kvs; j++)
                 if (st->has_m[j]) match_free(&st->ms[j]);
     }
     mem_free(p->st, (p->n_st ? p->n_st : 1) * sizeof *p->st);
-    if (p->gctx) pcre2_general_context_free(p->gctx);
     for (size_t i = 0; i < p->n_blk; i++) mem_free(p->blk[i].p, p->blk[i].cap);
     mem_free(p->blk, ((p->n_blk + 7) / 8 * 8) * sizeof *p->blk);
     mem_free(p->base_del, p->cap_base_del);
@@ -2091,50 +2045,21 @@ const char *lpipe_error(const lpipe *p, size_t *len, int *preserved)
     return p->err ? p->err : "";
 }
 
-/* ---- regex with captures (label_replace) --------------------------------------------------------- */
+/* ---- regex with captures (label_replace), a thin layer over engine/match.h ---------------------- */
 
 struct lpipe_re {
-    pcre2_general_context *g;
-    pcre2_code *code;
+    match_re *m;
 };
 
 int lpipe_re_compile(const char *pat, size_t n, lpipe_re **out, cairn_err *err)
 {
+    *out = NULL;
     lpipe_re *re = mem_calloc(1, sizeof *re);
-    buf b;
-    buf_init(&b);
-    int rc = CAIRN_OK;
-    if (!re || buf_put(&b, "^(?:", 4) || buf_put(&b, pat, n) || buf_put(&b, ")$", 2)) {
-        rc = err_set(err, CAIRN_ENOMEM, "out of memory");
-        goto out;
-    }
-    re->g = pcre2_general_context_create(lp_pcre_alloc, lp_pcre_free, NULL);
-    if (!re->g) {
-        rc = err_set(err, CAIRN_ENOMEM, "out of memory");
-        goto out;
-    }
-    int ec;
-    PCRE2_SIZE eo;
-    pcre2_compile_context *cc = pcre2_compile_context_create(re->g);
-    if (!cc) {
-        rc = err_set(err, CAIRN_ENOMEM, "out of memory");
-        goto out;
-    }
-    re->code = pcre2_compile((PCRE2_SPTR)b.p, b.len, PCRE2_UTF | PCRE2_DOTALL | PCRE2_DOLLAR_ENDONLY |
-                             PCRE2_MATCH_INVALID_UTF, &ec, &eo, cc);
-    pcre2_compile_context_free(cc);
-    if (!re->code) {
-        PCRE2_UCHAR m[160];
-        if (pcre2_get_error_message(ec, m, sizeof m) < 0) snprintf((char *)m, sizeof m, "error %d", ec);
-        rc = err_set(err, CAIRN_EINVAL, "invalid regular expression \"%.*s\": %s", n > 80 ? 80 : (int)n, pat,
-                     (const char *)m);
-        goto out;
-    }
-    (void)pcre2_jit_compile(re->code, PCRE2_JIT_COMPLETE);
-out:
-    buf_free(&b);
+    if (!re) return err_set(err, CAIRN_ENOMEM, "out of memory");
+    int rc = match_re_compile_as(&re->m, pat, n, MATCH_RE_ANCHORED | MATCH_RE_CAPTURE,
+                                 "regular expression in label_replace():", err);
     if (rc) {
-        lpipe_re_free(re);
+        mem_free(re, sizeof *re);
         return rc;
     }
     *out = re;
@@ -2144,79 +2069,11 @@ out:
 void lpipe_re_free(lpipe_re *re)
 {
     if (!re) return;
-    if (re->code) pcre2_code_free(re->code);
-    if (re->g) pcre2_general_context_free(re->g);
+    match_re_free(re->m);
     mem_free(re, sizeof *re);
 }
 
-int lpipe_re_expand(const lpipe_re *re, const char *s, size_t n, const char *t, size_t tn, buf *dst)
+int lpipe_re_expand(const lpipe_re *re, const char *s, size_t n, const char *tmpl, size_t tn, buf *dst)
 {
-    pcre2_match_data *md = pcre2_match_data_create_from_pattern(re->code, re->g);
-    if (!md) return CAIRN_ENOMEM;
-    int rc = pcre2_match(re->code, (PCRE2_SPTR)(n ? s : ""), n, 0, 0, md, NULL);
-    if (rc == PCRE2_ERROR_NOMATCH) {
-        pcre2_match_data_free(md);
-        return 0;
-    }
-    if (rc < 0) {
-        pcre2_match_data_free(md);
-        return rc == PCRE2_ERROR_NOMEMORY ? CAIRN_ENOMEM : CAIRN_ELIMIT;
-    }
-    PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
-    uint32_t ngroups = pcre2_get_ovector_count(md);
-    int out = 1;
-    for (size_t i = 0; i < tn && out == 1;) {
-        if (t[i] != '$' || i + 1 >= tn) {
-            if (buf_put(dst, t + i, 1)) out = CAIRN_ENOMEM;
-            i++;
-            continue;
-        }
-        if (t[i + 1] == '$') {
-            if (buf_put(dst, "$", 1)) out = CAIRN_ENOMEM;
-            i += 2;
-            continue;
-        }
-        size_t b, e, next;
-        if (t[i + 1] == '{') {
-            b = i + 2;
-            e = b;
-            while (e < tn && t[e] != '}') e++;
-            if (e >= tn) { /* no closing brace: literal */
-                if (buf_put(dst, t + i, 1)) out = CAIRN_ENOMEM;
-                i++;
-                continue;
-            }
-            next = e + 1;
-        } else {
-            b = i + 1;
-            e = b;
-            while (e < tn && (isalnum((unsigned char)t[e]) || t[e] == '_')) e++;
-            next = e;
-            if (e == b) {
-                if (buf_put(dst, "$", 1)) out = CAIRN_ENOMEM;
-                i++;
-                continue;
-            }
-        }
-        int all_digits = e > b;
-        long g = 0;
-        for (size_t k = b; k < e; k++) {
-            if (!isdigit((unsigned char)t[k])) all_digits = 0;
-            else if (g < 100000) g = g * 10 + (t[k] - '0');
-        }
-        if (!all_digits) {
-            char name[128];
-            size_t nl = e - b < sizeof name - 1 ? e - b : sizeof name - 1;
-            memcpy(name, t + b, nl);
-            name[nl] = 0;
-            int num = pcre2_substring_number_from_name(re->code, (PCRE2_SPTR)name);
-            g = num > 0 ? num : -1;
-        }
-        if (g >= 0 && (uint32_t)g < ngroups && (int)g < rc && ov[2 * g] != PCRE2_UNSET) {
-            if (buf_put(dst, s + ov[2 * g], ov[2 * g + 1] - ov[2 * g])) out = CAIRN_ENOMEM;
-        }
-        i = next;
-    }
-    pcre2_match_data_free(md);
-    return out;
+    return match_re_expand(re->m, s, n, tmpl, tn, dst);
 }

@@ -71,8 +71,8 @@ int lpipe_stream(lpipe *p, const cairn_label *ls, size_t n);
 
 /*
  * Run the pipeline on one entry.
- * @return 1 kept, 0 filtered out, or a negative code (CAIRN_ENOMEM,
- *         CAIRN_ELIMIT for a regex hitting PCRE2's match limit).
+ * @return 1 kept, 0 filtered out, or a negative code (CAIRN_ENOMEM, also
+ *         when the regex engine runs out of memory: never a silent drop).
  */
 int lpipe_run(lpipe *p, int64_t t_ns, const char *line, size_t len, const cairn_label *meta, size_t n_meta);
 
@@ -100,16 +100,16 @@ double lpipe_unwrap_value(const lpipe *p, int *has_v);
 /* The current entry's __error__ ("" when none) and whether it is preserved. */
 const char *lpipe_error(const lpipe *p, size_t *len, int *preserved);
 
-/* ---- regex with captures (label_replace) ------------------------------------------------ */
+/* ---- regex with captures (LogQL label_replace; engine/match.h underneath) ---------------- */
 
 typedef struct lpipe_re lpipe_re;
-/* Compile `pat` fully anchored (^(?:pat)$, `.` matching newlines).
+/* Compile `pat` fully anchored (^(?s:pat)$, RE2 syntax as everywhere).
  * Returns owned (lpipe_re_free). CAIRN_OK, CAIRN_EINVAL, CAIRN_ENOMEM. */
 int lpipe_re_compile(const char *pat, size_t n, lpipe_re **out, cairn_err *err);
 void lpipe_re_free(lpipe_re *re);
 /* Match s; on a match append the expansion of `tmpl` ($1, ${1}, $name,
  * ${name}, $$ as Go's regexp.Expand) to dst and return 1; 0 when it does
- * not match; negative codes for ENOMEM/ELIMIT. */
+ * not match; CAIRN_ENOMEM. */
 int lpipe_re_expand(const lpipe_re *re, const char *s, size_t n, const char *tmpl, size_t tn, buf *dst);
 
 /* ---- helpers shared with logeval.c and the tests ---------------------------------------- */

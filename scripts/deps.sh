@@ -4,7 +4,7 @@
 set -euo pipefail
 PKGS=(
   build-essential pkg-config
-  liblmdb-dev libzstd-dev libxxhash-dev libmicrohttpd-dev libpcre2-dev
+  liblmdb-dev libzstd-dev libxxhash-dev libmicrohttpd-dev libre2-dev libpcre2-dev
   libprotobuf-c-dev protobuf-c-compiler libsnappy-dev libcmocka-dev libroaring-dev
   zlib1g-dev re2c clang libclang-rt-14-dev zstd
   prometheus prometheus-node-exporter
