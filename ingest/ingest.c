@@ -12,8 +12,12 @@
  * byte scans; the batch still checks its limits, order and duplicates, and
  * debug builds assert the rest. The
  * rules are the ones in api-contract D.1 and C.2.3: empty values mean absent,
- * reserved "__" names other than __name__ are stripped, names are legacy
- * syntax, values are UTF-8, names are unique, and sizes are bounded.
+ * reserved "__" names other than __name__ are rejected (400 naming the label:
+ * stripping them silently made two sent series one, whose samples then
+ * collided as duplicates), names are legacy syntax, values are UTF-8 without
+ * NUL (the message gives the byte offset), names are unique, and sizes are
+ * bounded. The byte-level checks are engine/labels.c's, shared with
+ * cairn_batch_series, so an embedder's batch refuses the same bytes.
  *
  * Decompression bombs: both codecs bound the output before allocating it.
  * Snappy declares its length up front, so the check is one compare. Gzip does
@@ -395,13 +399,25 @@ static const char *ctx_str(char *dst, size_t cap, const char *ctx, long long idx
     return dst;
 }
 
+/* "<ctx>series {...}: <what>", the label set shortened so that `what` (the
+ * part that says what is wrong and where) always fits in the message. */
+static int series_fail_what(cairn_err *err, int code, const char *ctx, long long idx, const cairn_label *l, size_t n,
+                            const char *what)
+{
+    char ls[160], cs[96];
+    ctx_str(cs, sizeof cs, ctx, idx);
+    size_t fixed = strlen(cs) + strlen(what) + sizeof "series : ", room = sizeof err->msg - 1;
+    size_t cap = fixed + 40 < room ? room - fixed : 40;
+    ingest_fmt_labels(l, n, ls, cap < sizeof ls ? cap : sizeof ls);
+    return err_set(err, code, "%sseries %s: %s", cs, ls, what);
+}
+
 static int series_fail(cairn_err *err, int code, const char *ctx, long long idx, const cairn_label *l, size_t n,
                        const char *what, const char *name, size_t name_len)
 {
-    char ls[160], cs[96];
-    ingest_fmt_labels(l, n, ls, sizeof ls);
-    return err_set(err, code, "%sseries %s: %s \"%.*s\"", ctx_str(cs, sizeof cs, ctx, idx), ls, what,
-                   (int)(name_len > 64 ? 64 : name_len), name);
+    char w[128];
+    snprintf(w, sizeof w, "%s \"%.*s\"", what, (int)(name_len > 64 ? 64 : name_len), name);
+    return series_fail_what(err, code, ctx, idx, l, n, w);
 }
 
 int ingest_series(cairn_batch *b, int kind, cairn_label *l, size_t *np, const ingest_opts *o, const char *ctx,
@@ -419,20 +435,21 @@ int ingest_series(cairn_batch *b, int kind, cairn_label *l, size_t *np, const in
         }
         if (l[i].name_len > o->max_name_bytes)
             return series_fail(err, CAIRN_EINVAL, ctx, ctx_idx, l, n, "label name longer than the limit", l[i].name, 32);
+        if (labels_name_reserved(l[i].name, l[i].name_len)) {
+            char w[128];
+            snprintf(w, sizeof w, "label name \"%.*s\" is reserved (names starting with __ other than __name__)",
+                     (int)(l[i].name_len > 48 ? 48 : l[i].name_len), l[i].name);
+            return series_fail_what(err, CAIRN_EINVAL, ctx, ctx_idx, l, n, w);
+        }
         if (l[i].value_len > max_value)
             return series_fail(err, CAIRN_EINVAL, ctx, ctx_idx, l, n, "label value longer than the limit of label", l[i].name,
                                l[i].name_len);
-        if (!ingest_utf8_valid(l[i].value, l[i].value_len))
-            return series_fail(err, CAIRN_EINVAL, ctx, ctx_idx, l, n, "invalid UTF-8 in the value of label", l[i].name,
-                               l[i].name_len);
+        char w[128];
+        if (labels_value_problem(l[i].value, l[i].value_len, l[i].name, l[i].name_len, w, sizeof w) != l[i].value_len)
+            return series_fail_what(err, CAIRN_EINVAL, ctx, ctx_idx, l, n, w);
     }
-    for (size_t i = 0; i < n; i++) {
-        if (l[i].value_len == 0) continue;
-        if (l[i].name_len >= 2 && l[i].name[0] == '_' && l[i].name[1] == '_' &&
-            !(l[i].name_len == 8 && memcmp(l[i].name, "__name__", 8) == 0))
-            continue;
-        l[k++] = l[i];
-    }
+    for (size_t i = 0; i < n; i++)
+        if (l[i].value_len) l[k++] = l[i];
     n = k;
     char cs[96];
     if (n == 0) return err_set(err, CAIRN_EINVAL, "%sempty label set", ctx_str(cs, sizeof cs, ctx, ctx_idx));
@@ -501,7 +518,8 @@ int ingest_entry(cairn_batch *b, int ref, const char *what, long long idx, int64
     if (o->reject_old_ns > 0 && t_ns < o->now_ns - o->reject_old_ns)
         return err_set(err, CAIRN_EINVAL, "%s: timestamp is older than the limit of %llds", entry_str(ws, sizeof ws, what, idx, t_ns), (long long)(o->reject_old_ns / 1000000000));
     if (o->future_grace_ns > 0 && t_ns > o->now_ns + o->future_grace_ns)
-        return err_set(err, CAIRN_EINVAL, "%s: timestamp is too far in the future", entry_str(ws, sizeof ws, what, idx, t_ns));
+        return err_set(err, CAIRN_EINVAL, "%s: timestamp is too far in the future (more than %llds after the receive time)",
+                       entry_str(ws, sizeof ws, what, idx, t_ns), (long long)(o->future_grace_ns / 1000000000));
     if (n_meta > o->max_meta_entries)
         return err_set(err, CAIRN_EINVAL, "%s: %zu structured metadata entries exceed the limit of %u",
                        entry_str(ws, sizeof ws, what, idx, t_ns), n_meta, o->max_meta_entries);
@@ -509,8 +527,11 @@ int ingest_entry(cairn_batch *b, int ref, const char *what, long long idx, int64
     for (size_t i = 0; i < n_meta; i++) {
         if (!ingest_label_name_valid(meta[i].name, meta[i].name_len))
             return err_set(err, CAIRN_EINVAL, "%s: invalid structured metadata name \"%.*s\"", entry_str(ws, sizeof ws, what, idx, t_ns), (int)(meta[i].name_len > 64 ? 64 : meta[i].name_len), meta[i].name);
-        if (!ingest_utf8_valid(meta[i].value, meta[i].value_len))
-            return err_set(err, CAIRN_EINVAL, "%s: invalid UTF-8 in structured metadata \"%.*s\"", entry_str(ws, sizeof ws, what, idx, t_ns), (int)(meta[i].name_len > 64 ? 64 : meta[i].name_len), meta[i].name);
+        size_t bad = labels_value_valid(meta[i].value, meta[i].value_len);
+        if (bad != meta[i].value_len)
+            return err_set(err, CAIRN_EINVAL, "%s: %s in structured metadata \"%.*s\" at offset %zu",
+                           entry_str(ws, sizeof ws, what, idx, t_ns), meta[i].value[bad] ? "invalid UTF-8" : "NUL byte",
+                           (int)(meta[i].name_len > 64 ? 64 : meta[i].name_len), meta[i].name, bad);
         bytes += meta[i].name_len + meta[i].value_len;
         int dup = 0;
         for (size_t j = 0; j < k && !dup; j++) dup = label_cmp(&meta[j], &meta[i]) == 0;

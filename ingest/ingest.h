@@ -195,9 +195,10 @@ size_t ingest_fmt_float(double v, char *dst, size_t cap);
 
 /*
  * Validate a label set and add it to `b`. `l` is reordered in place (sorted
- * by name) and compacted: labels with an empty value and names starting "__"
- * other than "__name__" are dropped. Checks: non-empty, name syntax, limits
- * for `kind`, value UTF-8, duplicate names. `ctx` (may be NULL) prefixes the
+ * by name) and compacted: labels with an empty value are dropped. Checks:
+ * name syntax, reserved names (starting "__", other than "__name__": rejected),
+ * limits for `kind`, values UTF-8 without NUL (message with the byte offset),
+ * non-empty, duplicate names. `ctx` (may be NULL) prefixes the
  * message; ctx_idx >= 0 is appended to it ("stream" and 3 give "stream 3").
  * Messages are only formatted on failure. @return a batch ref >= 0 or a negative code.
  */

@@ -54,6 +54,7 @@
 #include "batch.h"
 #include "err.h"
 #include "ingest.h"
+#include "labels.h"
 #include "mem.h"
 #include "pb.h"
 
@@ -269,14 +270,19 @@ static inline int rw_name_less(const uint8_t *a, size_t an, const uint8_t *b, si
     return an < bn;
 }
 
-/* Nonzero if all n bytes are ASCII. */
-static inline int rw_ascii(const uint8_t *p, size_t n)
+/* Nonzero if all n bytes are ASCII and none is NUL (a value the fast path may
+ * copy without labels_value_valid). */
+static inline int rw_plain(const uint8_t *p, size_t n)
 {
-    uint64_t acc = 0, w;
+    uint64_t acc = 0, zero = 0, w;
     size_t i = 0;
-    for (; i + 8 <= n; i += 8) memcpy(&w, p + i, 8), acc |= w;
-    for (; i < n; i++) acc |= p[i];
-    return (acc & 0x8080808080808080ULL) == 0;
+    for (; i + 8 <= n; i += 8) {
+        memcpy(&w, p + i, 8);
+        acc |= w;
+        zero |= (w - 0x0101010101010101ULL) & ~w;
+    }
+    for (; i < n; i++) acc |= p[i], zero |= (uint64_t)(p[i] == 0) << 7;
+    return ((acc | zero) & 0x8080808080808080ULL) == 0;
 }
 
 static inline uint8_t *rw_put_str(uint8_t *d, const uint8_t *s, size_t n)
@@ -358,7 +364,7 @@ static int rw_series_fast(rw_dec *d, const uint8_t *p, size_t n, size_t idx, cai
             } else if (prev && !rw_is_metric_name(prev, prev_len) && !rw_name_less(prev, prev_len, nm, nn)) {
                 goto fail; /* not sorted, or a duplicate: the general path sorts or reports it */
             }
-            if (!rw_ascii(v, vn) && !ingest_utf8_valid((const char *)v, vn)) goto fail;
+            if (!rw_plain(v, vn) && labels_value_valid((const char *)v, vn) != vn) goto fail;
             out = rw_put_str(out, nm, nn);
             out = rw_put_str(out, v, vn);
             prev = nm, prev_len = nn;

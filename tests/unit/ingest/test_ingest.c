@@ -148,6 +148,41 @@ static void test_ingest_utf8_and_names(void **state)
     assert_string_equal(s, "{a=\"x\\\"...}");
 }
 
+/* The part of a series error that says what and where survives a long label
+ * set: the set is shortened, never the reason (the message buffer is 256). */
+static void test_ingest_series_message_keeps_reason(void **state)
+{
+    (void)state;
+    char vals[6][120];
+    cairn_label l[7];
+    for (int i = 0; i < 6; i++) {
+        memset(vals[i], 'a' + i, sizeof vals[i]);
+        l[i] = (cairn_label){"l", 1, vals[i], sizeof vals[i]};
+    }
+    static const char names[6][3] = {"la", "lb", "lc", "ld", "le", "lf"};
+    for (int i = 0; i < 6; i++) l[i].name = names[i], l[i].name_len = 2;
+    l[6] = (cairn_label)CAIRN_LABEL("__foo", "x");
+    ingest_opts o;
+    t_opts(&o);
+    cairn_batch *b = cairn_batch_new();
+    cairn_err e;
+    size_t n = 7;
+    assert_int_equal(ingest_series(b, CAIRN_KIND_METRIC, l, &n, &o, "remote_write: timeseries", 12345, &e),
+                     CAIRN_EINVAL);
+    const char *want = ": label name \"__foo\" is reserved (names starting with __ other than __name__)";
+    size_t ml = strlen(e.msg), wl = strlen(want);
+    if (ml < wl || strcmp(e.msg + ml - wl, want) != 0) fail_msg("message lost its reason: %s", e.msg);
+    assert_non_null(strstr(e.msg, "remote_write: timeseries 12345: series {la=\"aaaa"));
+    assert_non_null(strstr(e.msg, "...}"));
+    /* the same for a NUL at the end of a long set */
+    l[6] = (cairn_label){"z", 1, "ab\0", 3};
+    n = 7;
+    assert_int_equal(ingest_series(b, CAIRN_KIND_METRIC, l, &n, &o, "line", 7, &e), CAIRN_EINVAL);
+    assert_non_null(strstr(e.msg, ": NUL byte in the value of label \"z\" at offset 2"));
+    assert_int_equal(b->n_series, 0);
+    cairn_batch_free(b);
+}
+
 static void test_ingest_fmt_float(void **state)
 {
     (void)state;
@@ -291,6 +326,7 @@ int main(void)
         cmocka_unit_test(test_ingest_gunzip_bomb),
         cmocka_unit_test(test_ingest_unsnappy),
         cmocka_unit_test(test_ingest_utf8_and_names),
+        cmocka_unit_test(test_ingest_series_message_keeps_reason),
         cmocka_unit_test(test_ingest_fmt_float),
         cmocka_unit_test(test_ingest_meta_list),
         cmocka_unit_test(test_ingest_jsonr),

@@ -43,6 +43,36 @@ static void test_lpush_json_basic(void **state)
     cairn_batch_free(b);
 }
 
+/* Regression (issue 10): Loki refuses stream labels starting with "__"
+ * (internal ones such as __stream_shard__); cairn dropped them, so streams
+ * differing only in one merged. A NUL in a label or metadata value (JSON
+ * \u0000) was stored. Both are refused with the label and offset named; a
+ * NUL in the line is kept, lines are stored byte-exact. */
+static void test_lpush_reserved_and_nul(void **state)
+{
+    (void)state;
+    cairn_batch *b = cairn_batch_new();
+    cairn_err e;
+    assert_int_equal(json("{\"streams\":[{\"stream\":{\"app\":\"a\",\"__stream_shard__\":\"1\"},\"values\":[[\"" TS
+                          "\",\"x\"]]}]}", b, &e), CAIRN_EINVAL);
+    assert_string_equal(e.msg, "stream 0: series {app=\"a\", __stream_shard__=\"1\", service_name=\"a\"}: label name \"__stream_shard__\" is "
+                               "reserved (names starting with __ other than __name__)");
+    assert_int_equal(cairn_batch_size(b), 0);
+    assert_int_equal(json("{\"streams\":[{\"stream\":{\"app\":\"a\\u0000b\"},\"values\":[[\"" TS "\",\"x\"]]}]}", b, &e),
+                     CAIRN_EINVAL);
+    assert_msg_contains(e, "NUL byte in the value of label \"app\" at offset 1");
+    assert_msg_contains(e, "app=\"a\\x00b\"");
+    assert_int_equal(json("{\"streams\":[{\"stream\":{\"app\":\"a\"},\"values\":[[\"" TS "\",\"x\",{\"t\":\"q\\u0000\"}]]}]}", b,
+                          &e), CAIRN_EINVAL);
+    assert_msg_contains(e, "NUL byte in structured metadata \"t\" at offset 1");
+    assert_int_equal(cairn_batch_size(b), 0);
+    assert_int_equal(json("{\"streams\":[{\"stream\":{\"app\":\"a\"},\"values\":[[\"" TS "\",\"x\\u0000y\"]]}]}", b, &e),
+                     CAIRN_OK);
+    assert_int_equal(b->entries[0].line_len, 3);
+    assert_memory_equal(b->lines.p + b->entries[0].line_off, "x\0y", 3);
+    cairn_batch_free(b);
+}
+
 static void check_json(const char *body, int code, const char *msg)
 {
     cairn_batch *b = cairn_batch_new();
@@ -71,7 +101,8 @@ static void test_lpush_json_errors(void **state)
     check_json("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1\",\"x\"]]}]}", CAIRN_EINVAL,
                "stream 0 {a=\"b\", service_name=\"unknown_service\"}, entry 0 at 1: timestamp is older than the limit of 604800s");
     check_json("{\"streams\":[{\"stream\":{\"a\":\"b\"},\"values\":[[\"1895339453974000000\",\"x\"]]}]}", CAIRN_EINVAL,
-               "stream 0 {a=\"b\", service_name=\"unknown_service\"}, entry 0 at 1895339453974000000: timestamp is too far in the future");
+               "stream 0 {a=\"b\", service_name=\"unknown_service\"}, entry 0 at 1895339453974000000: timestamp is too far in the "
+               "future (more than 600s after the receive time)");
     check_json("{\"streams\":[{\"stream\":{\"a\":1},\"values\":[]}]}", CAIRN_EINVAL, "stream 0: label values must be strings");
     check_json("{\"streams\":[{\"stream\":{\"a.b\":\"c\"},\"values\":[]}]}", CAIRN_EINVAL,
                "stream 0: series {a.b=\"c\", service_name=\"unknown_service\"}: invalid label name \"a.b\"");
@@ -356,6 +387,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lpush_json_basic),
         cmocka_unit_test(test_lpush_json_errors),
+        cmocka_unit_test(test_lpush_reserved_and_nul),
         cmocka_unit_test(test_lpush_json_empty_labels),
         cmocka_unit_test(test_lpush_json_limits),
         cmocka_unit_test(test_lpush_parse_labels),

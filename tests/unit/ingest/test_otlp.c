@@ -132,7 +132,7 @@ static void test_otlp_label_names(void **state)
     (void)state;
     const char *body = "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":\"m\",\"gauge\":{\"dataPoints\":"
                        "[{\"timeUnixNano\":\"1\",\"asInt\":1,\"attributes\":[" KV("a.b", "x") "," KV("a_b", "y") ","
-                       KV("1x", "d") "," KV("_u", "e") "," KV("__v", "f") "," KV("caf\xc3\xa9", "g") ","
+                       KV("1x", "d") "," KV("_u", "e") "," KV("caf\xc3\xa9", "g") ","
                        "{\"key\":\"n\",\"value\":{\"intValue\":\"-7\"}},{\"key\":\"f\",\"value\":{\"doubleValue\":0.25}},"
                        "{\"key\":\"t\",\"value\":{\"boolValue\":true}},{\"key\":\"arr\",\"value\":{\"arrayValue\":{\"values\":"
                        "[{\"stringValue\":\"q\\\"\"},{\"intValue\":1}]}}},"
@@ -141,9 +141,32 @@ static void test_otlp_label_names(void **state)
     cairn_err e;
     int rc = metrics_json(body, b, NULL, &e);
     if (rc) fail_msg("%s", e.msg);
-    /* __v is reserved and stripped; a_b collides with a.b and is joined with ';' */
+    /* a_b collides with a.b and is joined with ';' */
     t_assert_series(b, "{__name__=\"m\", a_b=\"x;y\", arr=\"[\\\"q\\\\\\\"\\\",1]\", caf_=\"g\", f=\"0.25\", job=\"mine\", "
                        "key_1x=\"d\", key_u=\"e\", n=\"-7\", t=\"true\"}");
+    cairn_batch_free(b);
+}
+
+/* Regression (issue 10): an attribute that sanitises to a reserved name (__v)
+ * was stripped, so two points differing only in it became one series and
+ * collided as a duplicate sample. It is refused, naming the label; so is a NUL
+ * in an attribute value. Nothing of the request stays in the batch. */
+static void test_otlp_reserved_and_nul_refused(void **state)
+{
+    (void)state;
+    cairn_batch *b = cairn_batch_new();
+    cairn_err e;
+    const char *two = "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":\"m\",\"gauge\":{\"dataPoints\":["
+                      "{\"timeUnixNano\":\"1000000\",\"asInt\":1,\"attributes\":[" KV("__v", "a") "]},"
+                      "{\"timeUnixNano\":\"1000000\",\"asInt\":2,\"attributes\":[" KV("__v", "b") "]}]}}]}]}]}";
+    assert_int_equal(metrics_json(two, b, NULL, &e), CAIRN_EINVAL);
+    assert_msg_contains(e, "label name \"__v\" is reserved");
+    assert_int_equal(cairn_batch_size(b), 0);
+    const char *nul = "{\"resourceMetrics\":[{\"scopeMetrics\":[{\"metrics\":[{\"name\":\"m\",\"gauge\":{\"dataPoints\":["
+                      "{\"timeUnixNano\":\"1000000\",\"asInt\":1,\"attributes\":[" KV("k", "ab\\u0000") "]}]}}]}]}]}";
+    assert_int_equal(metrics_json(nul, b, NULL, &e), CAIRN_EINVAL);
+    assert_msg_contains(e, "NUL byte in the value of label \"k\" at offset 2");
+    assert_int_equal(cairn_batch_size(b), 0);
     cairn_batch_free(b);
 }
 
@@ -242,8 +265,18 @@ static void test_otlp_logs_errors(void **state)
                                "9323372036854775807 ns is out of range");
     assert_int_equal(logs_json("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"traceId\":\"xyz\"}]}]}]}", b, &e), CAIRN_EINVAL);
     assert_string_equal(e.msg, "OTLP JSON: LogRecord.traceId: expected a hex string");
-    assert_int_equal(logs_json("{\"resourceLogs\":[{\"resource\":{\"attributes\":[" KV("service.name", "a\\u0000") "]}}]}", b, &e),
+    /* a NUL in a stream label value is refused (it was accepted before issue 10) */
+    assert_int_equal(logs_json("{\"resourceLogs\":[{\"resource\":{\"attributes\":[" KV("service.name", "a\\u0000") "]},"
+                               "\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":\"x\"}}]}]}]}", b, &e),
+                     CAIRN_EINVAL);
+    assert_msg_contains(e, "NUL byte in the value of label \"service_name\" at offset 1");
+    /* a NUL in the line itself is stored as sent: lines are bytes */
+    assert_int_equal(logs_json("{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":{\"stringValue\":\"a\\u0000b\"}}]}]}]}", b, &e),
                      CAIRN_OK);
+    assert_int_equal(b->n_entries, 1);
+    assert_int_equal(b->entries[0].line_len, 3);
+    assert_memory_equal(b->lines.p + b->entries[0].line_off, "a\0b", 3);
+    cairn_batch_reset(b);
     /* deep AnyValue nesting is bounded for both encodings */
     char deep[4096];
     int k = snprintf(deep, sizeof deep, "{\"resourceLogs\":[{\"scopeLogs\":[{\"logRecords\":[{\"body\":");
@@ -447,6 +480,7 @@ int main(void)
         cmocka_unit_test(test_otlp_metrics_json),
         cmocka_unit_test(test_otlp_metric_names),
         cmocka_unit_test(test_otlp_label_names),
+        cmocka_unit_test(test_otlp_reserved_and_nul_refused),
         cmocka_unit_test(test_otlp_metrics_errors),
         cmocka_unit_test(test_otlp_logs_json),
         cmocka_unit_test(test_otlp_logs_errors),
