@@ -228,6 +228,7 @@ typedef struct replay_ctx {
     cairn_db *db;
     kv_txn *txn; /* write txn for index entries lost with an unsynced LMDB commit */
     cairn_err *err;
+    uint64_t orphans; /* samples and entries of series whose definition was in a lost WAL record */
 } replay_ctx;
 
 static int replay_series(void *ctx, uint32_t id, int kind, const uint8_t *canon, size_t len)
@@ -253,7 +254,12 @@ static int replay_sample(void *ctx, uint32_t id, int64_t t_ms, double v)
 {
     replay_ctx *rc = ctx;
     series *s = engine_series(rc->db, id);
-    if (!s || s->kind != CAIRN_KIND_METRIC) return CAIRN_ECORRUPT;
+    if (!s) {
+        /* defined in a WAL record that was quarantined, and not in the index either */
+        rc->orphans++;
+        return CAIRN_OK;
+    }
+    if (s->kind != CAIRN_KIND_METRIC) return CAIRN_ECORRUPT;
     int r = series_append(rc->db, s, t_ms, v);
     return r < 0 ? r : CAIRN_OK;
 }
@@ -263,7 +269,11 @@ static int replay_entry(void *ctx, uint32_t id, int64_t t_ns, const uint8_t *lin
 {
     replay_ctx *rc = ctx;
     series *s = engine_series(rc->db, id);
-    if (!s || s->kind != CAIRN_KIND_LOG) return CAIRN_ECORRUPT;
+    if (!s) {
+        rc->orphans++;
+        return CAIRN_OK;
+    }
+    if (s->kind != CAIRN_KIND_LOG) return CAIRN_ECORRUPT;
     return apply_entry(rc->db, s, t_ns, line, len, meta, meta_len);
 }
 
@@ -394,8 +404,8 @@ int cairn_open(const char *dir_z, const cairn_options *opts, cairn_db **out, cai
     }
     char wdir[PATH_MAX];
     snprintf(wdir, sizeof wdir, "%s/wal", dir_z);
-    wal_opts wo = {o.wal_segment_bytes, wal_log_bridge, db};
-    replay_ctx rctx = {db, NULL, err};
+    wal_opts wo = {o.wal_segment_bytes, wal_log_bridge, db, o.wal_skip_missing, from == 0 && db->n_ids > 0};
+    replay_ctx rctx = {db, NULL, err, 0};
     db->replaying = 1;
     rc = wal_open(wdir, &wo, from, replay_record, &rctx, &db->wal, err);
     db->replaying = 0;
@@ -407,6 +417,11 @@ int cairn_open(const char *dir_z, const cairn_options *opts, cairn_db **out, cai
         db_free(db);
         return rc;
     }
+    if (rctx.orphans)
+        engine_log(db, CAIRN_LOG_ERROR,
+                   "WAL replay dropped %" PRIu64 " samples and log entries of series defined only in damaged WAL "
+                   "records (see the quarantine above)",
+                   rctx.orphans);
     if (o.background) {
         if (pthread_create(&db->bg, NULL, bg_main, db) == 0) db->bg_running = 1;
         else engine_log(db, CAIRN_LOG_WARN, "cannot start the background thread; checkpoints only on close");
@@ -748,6 +763,7 @@ unlock:
     kv_abort(rtxn);
     pthread_mutex_unlock(&db->wmu);
     if (pos && rc >= 0) rc = wal_sync_to(db->wal, pos, err);
+    if (rc == CAIRN_ENOSPC) db->st_storage_full++;
     mem_free(scratch, scratch_bytes);
     if (kick && rc == CAIRN_OK) {
         if (db->bg_running) {
@@ -884,6 +900,7 @@ int cairn_checkpoint(cairn_db *db, cairn_err *err)
     pthread_mutex_lock(&db->wmu);
     int rc = checkpoint_locked(db, err);
     pthread_mutex_unlock(&db->wmu);
+    if (rc == CAIRN_ENOSPC) db->st_storage_full++;
     return rc;
 }
 
@@ -999,4 +1016,12 @@ void cairn_stats_get(cairn_db *db, cairn_stats *o)
     o->wal_bytes = db->wal ? wal_bytes(db->wal) : 0;
     o->wal_fsyncs = db->wal ? wal_fsyncs(db->wal) : 0;
     o->mem_bytes = mem_in_use();
+    o->storage_full_errors = db->st_storage_full;
+    if (db->wal) {
+        wal_stats ws;
+        wal_stats_get(db->wal, &ws);
+        o->wal_corruptions = ws.corruptions;
+        o->wal_quarantined_bytes = ws.quarantined_bytes;
+        o->wal_missing_segments = ws.missing_segments;
+    }
 }

@@ -112,6 +112,7 @@ struct cairn_db {
     /* stats */
     _Atomic uint64_t st_samples, st_entries, st_log_bytes, st_dup_samples, st_ooo_samples, st_conflict_samples,
         st_dup_entries, st_ooo_entries, st_commits, st_checkpoints, st_blocks;
+    _Atomic uint64_t st_storage_full; /* commits and checkpoints refused with CAIRN_ENOSPC */
 };
 
 void engine_log(cairn_db *db, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -87,6 +87,7 @@ const char *cairn_strerror(int code)
     case CAIRN_ETIMEOUT: return "CAIRN_ETIMEOUT";
     case CAIRN_EOUTOFORDER: return "CAIRN_EOUTOFORDER";
     case CAIRN_EINTERNAL: return "CAIRN_EINTERNAL";
+    case CAIRN_ENOSPC: return "CAIRN_ENOSPC";
     default: return "CAIRN_E?";
     }
 }

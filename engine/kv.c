@@ -95,9 +95,14 @@ static int kv_fail(const kv *k, int rc, const char *what, cairn_err *err)
     case MDB_NOTFOUND: return CAIRN_NOTFOUND;
     case MDB_KEYEXIST: return CAIRN_NOTFOUND; /* the contract of kv_put with NOOVERWRITE/NODUPDATA */
     case MDB_MAP_FULL:
-        return err_set(err, CAIRN_ELIMIT,
-                       "data dir full: map size %llu bytes of %s/index.mdb used up during %s (raise the map size)",
-                       (unsigned long long)(k ? k->map_size : 0), dir, what);
+        /* The map is the most the index may grow to: for the writer that is a
+         * full disk (507, retried later), not a limit of the request (400). */
+        rc = err_set(err, CAIRN_ENOSPC,
+                     "no space left on device: the LMDB map of %s/index.mdb (%llu bytes) is used up while writing "
+                     "%s (raise the map size or free space)",
+                     dir, (unsigned long long)(k ? k->map_size : 0), what);
+        if (err) err->sys_errno = ENOSPC;
+        return rc;
     case MDB_TXN_FULL:
         return err_set(err, CAIRN_ELIMIT, "%s: too many dirty pages in one LMDB transaction (%s)", what, dir);
     case MDB_READERS_FULL:
@@ -114,10 +119,23 @@ static int kv_fail(const kv *k, int rc, const char *what, cairn_err *err)
         return err_set(err, CAIRN_EINVAL, "%s: key or value size not accepted by LMDB (%s)", what,
                        mdb_strerror(rc));
     case ENOMEM: return err_set(err, CAIRN_ENOMEM, "%s: out of memory", what);
+    case ENOSPC:
+    case EDQUOT:
+        err_sys(err, rc, "no space left on device: writing %s to %s/index.mdb", what, dir);
+        if (err) err->code = CAIRN_ENOSPC;
+        return CAIRN_ENOSPC;
     default:
         if (rc > 0) return err_sys(err, rc, "%s: %s/index.mdb", what, dir);
         return err_set(err, CAIRN_EINTERNAL, "%s: %s", what, mdb_strerror(rc));
     }
+}
+
+/* A failed put names the table it was writing to. */
+static int kv_fail_put(const kv *k, int rc, int dbi, cairn_err *err)
+{
+    char what[48];
+    snprintf(what, sizeof what, "an item of the %s table", kv_dbi_tab[dbi].name);
+    return kv_fail(k, rc, what, err);
 }
 
 /* ---- environment ----------------------------------------------------------------- */
@@ -241,7 +259,7 @@ int kv_commit(kv_txn *t, cairn_err *err)
     kv *k = t->k;
     int rc = mdb_txn_commit(t->txn);
     mem_free(t, sizeof *t);
-    return rc ? kv_fail(k, rc, "committing", err) : CAIRN_OK;
+    return rc ? kv_fail(k, rc, "a transaction commit", err) : CAIRN_OK;
 }
 
 void kv_abort(kv_txn *t)
@@ -280,14 +298,14 @@ int kv_put(kv_txn *t, int dbi, const void *k, size_t kn, const void *v, size_t v
         /* Not in order after all: fall back to an ordinary insert. */
         rc = mdb_put(t->txn, t->k->dbi[dbi], &key, &val, 0);
     }
-    return rc ? kv_fail(t->k, rc, kv_dbi_tab[dbi].name, err) : CAIRN_OK;
+    return rc ? kv_fail_put(t->k, rc, dbi, err) : CAIRN_OK;
 }
 
 int kv_reserve(kv_txn *t, int dbi, const void *k, size_t kn, size_t vn, void **v, cairn_err *err)
 {
     MDB_val key = {kn, (void *)k}, val = {vn, NULL};
     int rc = mdb_put(t->txn, t->k->dbi[dbi], &key, &val, MDB_RESERVE);
-    if (rc) return kv_fail(t->k, rc, kv_dbi_tab[dbi].name, err);
+    if (rc) return kv_fail_put(t->k, rc, dbi, err);
     *v = val.mv_data;
     return CAIRN_OK;
 }

@@ -55,7 +55,7 @@ void kv_abort(kv_txn *t);                  /* kv_abort(NULL) does nothing */
 
 /* CAIRN_OK, CAIRN_NOTFOUND; *v borrowed until the txn ends. */
 int kv_get(kv_txn *t, int dbi, const void *k, size_t kn, const void **v, size_t *vn);
-/* CAIRN_OK, CAIRN_NOTFOUND with KV_NOOVERWRITE/KV_NODUPDATA when present, CAIRN_EIO, CAIRN_ELIMIT (map full). */
+/* CAIRN_OK, CAIRN_NOTFOUND with KV_NOOVERWRITE/KV_NODUPDATA when present, CAIRN_EIO, CAIRN_ENOSPC (map or disk full). */
 int kv_put(kv_txn *t, int dbi, const void *k, size_t kn, const void *v, size_t vn, unsigned flags, cairn_err *err);
 /* Reserve vn bytes for key k and return where to write them (no copy). */
 int kv_reserve(kv_txn *t, int dbi, const void *k, size_t kn, size_t vn, void **v, cairn_err *err);

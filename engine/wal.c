@@ -44,14 +44,23 @@
  * (replay from what is really on disk) clears it. A failed write(2) is not
  * sticky when the partial record can be cut off again with ftruncate.
  *
- * Replay (wal_open) walks segments from `from_pos`, delivers good records in
- * order and stops at the first bad one (short header, short payload, type 0,
- * length over WAL_MAX_RECORD, CRC mismatch) or at a gap in the numbering. It
- * truncates that segment at the start of the bad record, unlinks every later
- * segment, warns through log_fn and appends after the last good record: a
- * torn tail after a crash is normal, never fatal. The length is checked
- * against the bytes left in the file before anything is allocated, so a
- * corrupt length cannot cause a huge allocation.
+ * Replay (wal_open) walks segments from `from_pos` and delivers every intact
+ * record in order. It never deletes a segment: acknowledged batches after a
+ * damaged spot are still acknowledged batches. A bad record (short header,
+ * short payload, type 0, length over WAL_MAX_RECORD, CRC mismatch) starts a
+ * damaged span that ends where intact records start again: where the bad
+ * header says its record ends, else at the first offset holding a good
+ * record followed by another good one (or by the end of the file). At the
+ * end of the last segment, a span that is torn (short, or zeros) is what a
+ * crash leaves: it is cut off with a warning, as before. Any other span is
+ * copied to `corrupt-SSSSSSSS-OOOOOOOO`, counted (wal_stats_get, /metrics),
+ * logged as an error, and neutralised: a span at a segment's end is cut
+ * off, one in the middle gets a WAL_TYPE_SKIP header over its first 9 bytes
+ * so the next replay steps over it and no offset moves. A segment missing
+ * from the sequence fails the open, naming it, unless skip_missing says to
+ * go on without it. The length is checked against the bytes left in the
+ * file before anything is allocated, so a corrupt length cannot cause a
+ * huge allocation.
  */
 #include "wal.h"
 
@@ -108,20 +117,36 @@ struct wal {
     uint32_t failed_seg;
     int fault_fsync_errno; /* test hook for the next round */
     uint64_t bytes, fsyncs;
+    int skip_missing, expect_records; /* wal_opts, for replay */
+    wal_stats st;                     /* what replay found; written only inside wal_open */
 };
 
 /* ---- small helpers ----------------------------------------------------------- */
 
+static void wal_vlog(const wal *w, int level, const char *fmt, va_list ap)
+{
+    char msg[768];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    if (w->log_fn) w->log_fn(w->log_ctx, level, msg);
+    else fprintf(stderr, "cairn: %s: %s\n", level == CAIRN_LOG_ERROR ? "error" : "warning", msg);
+}
+
 static void wal_warn(const wal *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void wal_warn(const wal *w, const char *fmt, ...)
 {
-    char msg[512];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
+    wal_vlog(w, CAIRN_LOG_WARN, fmt, ap);
     va_end(ap);
-    if (w->log_fn) w->log_fn(w->log_ctx, CAIRN_LOG_WARN, msg);
-    else fprintf(stderr, "cairn: warning: %s\n", msg);
+}
+
+static void wal_log(const wal *w, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void wal_log(const wal *w, int level, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    wal_vlog(w, level, fmt, ap);
+    va_end(ap);
 }
 
 static int wal_name_parse(const char *name, uint32_t *no)
@@ -150,6 +175,20 @@ static int wal_fsync_fd(int fd, int data_only)
         if (r == 0) return 0;
         if (errno != EINTR) return errno;
     }
+}
+
+/* pwrite all of p at off, looping on short writes and EINTR; returns 0 or errno. */
+static int wal_pwrite_all(int fd, uint64_t off, const void *p, size_t n)
+{
+    const uint8_t *q = p;
+    while (n) {
+        ssize_t k = pwrite(fd, q, n, (off_t)off);
+        if (k < 0 && errno == EINTR) continue;
+        if (k < 0) return errno;
+        if (k == 0) return ENOSPC;
+        q += k, n -= (size_t)k, off += (uint64_t)k;
+    }
+    return 0;
 }
 
 /* Positional vectored write of header + payload; loops on short writes and EINTR. */
@@ -197,11 +236,28 @@ static int wal_write_all(wal *w, int fd, uint64_t off, const uint8_t *hdr, const
     return 0;
 }
 
+/* err_sys, except that a full disk or quota (ENOSPC, EDQUOT) becomes CAIRN_ENOSPC
+ * with "no space left on device" leading the message (HTTP 507 upstairs). */
+static int wal_sys(cairn_err *err, int e, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int wal_sys(cairn_err *err, int e, const char *fmt, ...)
+{
+    char msg[200];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (e != ENOSPC && e != EDQUOT) return err_sys(err, e, "%s", msg);
+    err_sys(err, e, "no space left on device: %s", msg);
+    if (err) err->code = CAIRN_ENOSPC;
+    return CAIRN_ENOSPC;
+}
+
 static int wal_check_failed_locked(wal *w, cairn_err *err)
 {
     if (!w->failed_errno) return CAIRN_OK;
-    return err_sys(err, w->failed_errno, "wal %s: an earlier fsync of segment %08x failed; refusing writes until reopen",
-                   w->dir_z, w->failed_seg);
+    return wal_sys(err, w->failed_errno,
+                   "wal %s: an earlier fsync of segment %08x failed; refusing writes until reopen", w->dir_z,
+                   w->failed_seg);
 }
 
 /* Create segment `no` (O_EXCL: a name is never reused). */
@@ -215,7 +271,7 @@ static int wal_seg_create(wal *w, uint32_t no, wal_seg **out, cairn_err *err)
     if (s->fd < 0) {
         int e = errno;
         mem_free(s, sizeof *s);
-        return err_sys(err, e, "wal %s: create segment %s", w->dir_z, name);
+        return wal_sys(err, e, "wal %s: create segment %s", w->dir_z, name);
     }
     s->no = no;
     s->next = NULL;
@@ -329,6 +385,8 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len, uint64_t *
 {
     if (!w) return err_set(err, CAIRN_EINVAL, "wal_append: no WAL");
     if (type == 0) return err_set(err, CAIRN_EINVAL, "wal_append: record type 0 is reserved (it marks zeroed space)");
+    if (type == WAL_TYPE_SKIP)
+        return err_set(err, CAIRN_EINVAL, "wal_append: record type %u is reserved (it marks quarantined bytes)", type);
     if (len > WAL_MAX_RECORD)
         return err_set(err, CAIRN_ELIMIT, "wal_append: record of %zu bytes exceeds the WAL limit of %u bytes", len,
                        WAL_MAX_RECORD);
@@ -359,7 +417,7 @@ int wal_append(wal *w, uint8_t type, const void *payload, size_t len, uint64_t *
             if (!w->failed_errno) w->failed_errno = errno, w->failed_seg = w->cur->no;
             pthread_mutex_unlock(&w->mu);
         }
-        rc = err_sys(err, e, "wal %s: write of %llu bytes to segment %s at offset %llu", w->dir_z,
+        rc = wal_sys(err, e, "wal %s: write of a %llu-byte record to segment %s at offset %llu", w->dir_z,
                      (unsigned long long)rec, name, (unsigned long long)w->off);
         goto out;
     }
@@ -383,7 +441,18 @@ int wal_cut(wal *w, uint64_t *pos, cairn_err *err)
     rc = wal_check_failed_locked(w, err);
     pthread_mutex_unlock(&w->mu);
     /* An empty current segment already is a new one: cutting again would only add an empty file. */
-    if (!rc && w->off > 0) rc = wal_cut_locked(w, err);
+    if (!rc && w->off > 0) {
+        rc = wal_cut_locked(w, err);
+        /* A checkpoint stores this position next: its segment must survive a power cut,
+         * or the next open would find the segment it starts from missing. */
+        if (!rc) {
+            int e = wal_fsync_fd(w->dir_fd, 0);
+            if (e) rc = wal_sys(err, e, "wal %s: fsync directory after a cut", w->dir_z);
+            pthread_mutex_lock(&w->mu);
+            w->fsyncs++;
+            pthread_mutex_unlock(&w->mu);
+        }
+    }
     if (!rc && pos) *pos = WAL_POS(w->cur->no, 0);
     pthread_mutex_unlock(&w->wmu);
     return rc;
@@ -536,68 +605,151 @@ static int wal_rd_get(wal *w, wal_rd *r, uint32_t no, uint64_t off, size_t n, co
 }
 
 /*
- * Deliver the good records of segment `no` from `start`. *good_end is the end
- * of the last good record; if it is short of the file's size, *why says what
- * was wrong at *good_end. Returns an error only for I/O, memory or fn.
+ * Replay reads a record at an offset and sorts what it finds into three
+ * classes: a good record, a torn one (what a crash leaves at the end of the
+ * log: a short header, a short payload, zeros) and a corrupt one (a length
+ * over the cap or a CRC mismatch: bytes that were written and then changed).
  */
-static int wal_replay_seg(wal *w, wal_rd *r, uint32_t no, uint64_t start, wal_replay_fn fn, void *ctx,
-                          uint64_t *good_end, char *why, size_t why_cap, cairn_err *err)
+enum { WAL_REC_GOOD = 1, WAL_REC_TORN = 2, WAL_REC_CORRUPT = 3 };
+
+/* Check the record at `off` (length capped at len_cap). Returns a WAL_REC_* class or an error;
+ * for a good record *type, *pl, *len describe it, else `why` says what is wrong and *claimed is
+ * where the header says the record ends (0 if it cannot say). */
+static int wal_rec_at(wal *w, wal_rd *r, uint32_t no, uint64_t off, uint64_t len_cap, uint8_t *type,
+                      const uint8_t **pl, uint32_t *len, uint64_t *claimed, char *why, size_t why_cap,
+                      cairn_err *err)
 {
-    uint64_t off = start;
-    *why = '\0';
-    r->base = r->len = 0;
-    while (off < r->size) {
-        const uint8_t *h, *pl;
-        uint64_t left = r->size - off;
-        if (left < WAL_HDR_BYTES) {
-            snprintf(why, why_cap, "torn record header (%llu of %u bytes)", (unsigned long long)left, WAL_HDR_BYTES);
-            break;
-        }
-        RETURN_IF_ERR(wal_rd_get(w, r, no, off, WAL_HDR_BYTES, &h, err));
-        uint32_t len = le32_get(h), want = le32_get(h + 4);
-        uint8_t type = h[8];
-        if (type == 0) {
-            snprintf(why, why_cap, "record type 0 (zeroed or unwritten space)");
-            break;
-        }
-        if (len > WAL_MAX_RECORD) {
-            snprintf(why, why_cap, "record length %u over the %u-byte limit", len, WAL_MAX_RECORD);
-            break;
-        }
-        if (len > left - WAL_HDR_BYTES) {
-            snprintf(why, why_cap, "torn record (payload of %u bytes, %llu present)", len,
-                     (unsigned long long)(left - WAL_HDR_BYTES));
-            break;
-        }
-        RETURN_IF_ERR(wal_rd_get(w, r, no, off + WAL_HDR_BYTES, len, &pl, err));
-        uint32_t got = crc32c(crc32c(0, &type, 1), pl, len);
-        if (got != want) {
-            snprintf(why, why_cap, "CRC mismatch (stored %08x, computed %08x)", want, got);
-            break;
-        }
-        uint64_t end = off + WAL_HDR_BYTES + len;
-        if (fn) {
-            int rc = fn(ctx, type, pl, len, WAL_POS(no, end));
-            if (rc)
-                return err_set(err, rc < 0 ? rc : CAIRN_EINTERNAL,
-                               "wal %s: replay handler failed (%s) on the record at segment %08x offset %llu",
-                               w->dir_z, cairn_strerror(rc), no, (unsigned long long)off);
-        }
-        off = end;
+    const uint8_t *h;
+    uint64_t left = r->size - off;
+    *claimed = 0;
+    if (left < WAL_HDR_BYTES) {
+        if (why) snprintf(why, why_cap, "torn record header (%llu of %u bytes)", (unsigned long long)left, WAL_HDR_BYTES);
+        return WAL_REC_TORN;
     }
-    *good_end = off;
+    RETURN_IF_ERR(wal_rd_get(w, r, no, off, WAL_HDR_BYTES, &h, err));
+    uint32_t n = le32_get(h), want = le32_get(h + 4);
+    *type = h[8];
+    if (*type == 0) {
+        if (why) snprintf(why, why_cap, "record type 0 (zeroed or unwritten space)");
+        return WAL_REC_TORN;
+    }
+    if (n > WAL_MAX_RECORD) {
+        if (why) snprintf(why, why_cap, "record length %u over the %u-byte limit", n, WAL_MAX_RECORD);
+        return WAL_REC_CORRUPT;
+    }
+    if (n > left - WAL_HDR_BYTES) {
+        if (why)
+            snprintf(why, why_cap, "torn record (payload of %u bytes, %llu present)", n,
+                     (unsigned long long)(left - WAL_HDR_BYTES));
+        return WAL_REC_TORN;
+    }
+    *claimed = off + WAL_HDR_BYTES + n;
+    if (n > len_cap) return WAL_REC_CORRUPT; /* only while resynchronising: too dear to check */
+    RETURN_IF_ERR(wal_rd_get(w, r, no, off + WAL_HDR_BYTES, n, pl, err));
+    uint32_t got = crc32c(crc32c(0, type, 1), *pl, n);
+    if (got != want) {
+        if (why) snprintf(why, why_cap, "CRC mismatch (stored %08x, computed %08x)", want, got);
+        return WAL_REC_CORRUPT;
+    }
+    *len = n;
+    return WAL_REC_GOOD;
+}
+
+/*
+ * After a bad record at `x`, find where provably intact records start again:
+ * first where the bad header says its record ends (a damaged payload leaves
+ * the length intact), else the first later offset holding a good record that
+ * ends the file or is followed by another good record (one good CRC by chance
+ * is a 2^-32 event per offset; two in a row is not worth worrying about).
+ * *y = the file's size if there is none.
+ */
+static int wal_resync(wal *w, wal_rd *r, uint32_t no, uint64_t x, uint64_t claimed, uint64_t len_cap, uint64_t *y,
+                      cairn_err *err)
+{
+    uint8_t type;
+    const uint8_t *pl;
+    uint32_t len;
+    uint64_t cl;
+    *y = r->size;
+    if (claimed > x && claimed < r->size) {
+        int k = wal_rec_at(w, r, no, claimed, len_cap, &type, &pl, &len, &cl, NULL, 0, err);
+        if (k < 0) return k;
+        if (k == WAL_REC_GOOD) {
+            *y = claimed;
+            return CAIRN_OK;
+        }
+    }
+    for (uint64_t c = x + 1; c + WAL_HDR_BYTES <= r->size; c++) {
+        int k = wal_rec_at(w, r, no, c, len_cap, &type, &pl, &len, &cl, NULL, 0, err);
+        if (k < 0) return k;
+        if (k != WAL_REC_GOOD) continue;
+        uint64_t e = c + WAL_HDR_BYTES + len;
+        if (e < r->size) {
+            k = wal_rec_at(w, r, no, e, len_cap, &type, &pl, &len, &cl, NULL, 0, err);
+            if (k < 0) return k;
+            if (k != WAL_REC_GOOD) continue;
+        }
+        *y = c;
+        return CAIRN_OK;
+    }
     return CAIRN_OK;
 }
 
-/* Unlink segments l->e[from..]; returns the bytes they held, or an error. */
-static int wal_unlink_from(wal *w, const wal_list *l, size_t from, uint64_t *dropped, cairn_err *err)
+/* A damaged span [x, y) of one segment; cls is the class of the record at x. */
+typedef struct wal_span {
+    uint64_t x, y;
+    int cls;
+    char why[112];
+} wal_span;
+
+typedef struct wal_spans {
+    wal_span *v;
+    size_t n, cap;
+} wal_spans;
+
+/*
+ * Deliver the good records of segment `no` from `start`, stepping over
+ * damaged spans, which are appended to *sp. Returns an error only for I/O,
+ * memory or fn.
+ */
+static int wal_replay_seg(wal *w, wal_rd *r, uint32_t no, uint64_t start, wal_replay_fn fn, void *ctx,
+                          uint64_t *max_len, wal_spans *sp, cairn_err *err)
 {
-    for (size_t j = l->n; j-- > from;) {
-        char name[9];
-        wal_name(name, l->e[j].no);
-        if (unlinkat(w->dir_fd, name, 0) != 0 && errno != ENOENT)
-            return err_sys(err, errno, "wal %s: delete segment %s after the end of the log", w->dir_z, name);
-        *dropped += l->e[j].size;
+    uint64_t off = start;
+    r->base = r->len = 0;
+    while (off < r->size) {
+        uint8_t type;
+        const uint8_t *pl;
+        uint32_t len;
+        uint64_t claimed;
+        char why[112];
+        int k = wal_rec_at(w, r, no, off, WAL_MAX_RECORD, &type, &pl, &len, &claimed, why, sizeof why, err);
+        if (k < 0) return k;
+        if (k == WAL_REC_GOOD) {
+            uint64_t end = off + WAL_HDR_BYTES + len;
+            if (len > *max_len) *max_len = len;
+            if (fn && type != WAL_TYPE_SKIP) {
+                int rc = fn(ctx, type, pl, len, WAL_POS(no, end));
+                if (rc)
+                    return err_set(err, rc < 0 ? rc : CAIRN_EINTERNAL,
+                                   "wal %s: replay handler failed (%s) on the record at segment %08x offset %llu",
+                                   w->dir_z, cairn_strerror(rc), no, (unsigned long long)off);
+            }
+            off = end;
+            continue;
+        }
+        uint64_t y, cap = *max_len > (4u << 20) ? *max_len : (4u << 20);
+        RETURN_IF_ERR(wal_resync(w, r, no, off, claimed, cap, &y, err));
+        if (sp->n == sp->cap) {
+            size_t nc = sp->cap ? sp->cap * 2 : 4;
+            wal_span *v = mem_realloc(sp->v, sp->cap * sizeof *v, nc * sizeof *v);
+            if (!v) return err_set(err, CAIRN_ENOMEM, "wal %s: out of memory during replay", w->dir_z);
+            sp->v = v, sp->cap = nc;
+        }
+        wal_span *s = &sp->v[sp->n++];
+        s->x = off, s->y = y, s->cls = k;
+        snprintf(s->why, sizeof s->why, "%s", why);
+        off = y;
     }
     return CAIRN_OK;
 }
@@ -607,6 +759,110 @@ static int wal_fsync_dir_counted(wal *w, cairn_err *err)
     int e = wal_fsync_fd(w->dir_fd, 0);
     w->fsyncs++;
     return e ? err_sys(err, e, "wal %s: fsync directory", w->dir_z) : CAIRN_OK;
+}
+
+/* Copy [x, y) of segment `no` into a new file corrupt-SSSSSSSS-OOOOOOOO (".N" if taken), fsynced. */
+static int wal_quarantine(wal *w, wal_rd *r, uint32_t no, uint64_t x, uint64_t y, char *name, size_t name_cap,
+                          cairn_err *err)
+{
+    int fd = -1;
+    for (int k = 0; k < 1000 && fd < 0; k++) {
+        if (k == 0) snprintf(name, name_cap, "corrupt-%08x-%08llx", no, (unsigned long long)x);
+        else snprintf(name, name_cap, "corrupt-%08x-%08llx.%d", no, (unsigned long long)x, k);
+        fd = openat(w->dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 && errno != EEXIST) return wal_sys(err, errno, "wal %s: create quarantine file %s", w->dir_z, name);
+    }
+    if (fd < 0) return err_set(err, CAIRN_EIO, "wal %s: no free quarantine file name for %s", w->dir_z, name);
+    int rc = CAIRN_OK;
+    for (uint64_t at = x; at < y && !rc;) {
+        size_t n = y - at > WAL_READ_CHUNK ? WAL_READ_CHUNK : (size_t)(y - at);
+        const uint8_t *p;
+        if ((rc = wal_rd_get(w, r, no, at, n, &p, err))) break;
+        int e = wal_pwrite_all(fd, at - x, p, n);
+        if (e) rc = wal_sys(err, e, "wal %s: write quarantine file %s", w->dir_z, name);
+        at += n;
+    }
+    if (!rc) {
+        int e = wal_fsync_fd(fd, 1);
+        w->fsyncs++;
+        if (e) rc = wal_sys(err, e, "wal %s: fsync quarantine file %s", w->dir_z, name);
+    }
+    close(fd);
+    return rc;
+}
+
+/*
+ * Deal with the damaged spans of segment `no` (s->fd, size r->size): quarantine
+ * each corrupt span, neutralise it in place, cut a tail span off. *good_end
+ * receives where appends to this segment would go. Nothing is deleted.
+ */
+static int wal_repair_seg(wal *w, wal_rd *r, wal_seg *s, int last, const wal_spans *sp, uint64_t *good_end,
+                          cairn_err *err)
+{
+    char seg[9];
+    wal_name(seg, s->no);
+    *good_end = r->size;
+    int rc = CAIRN_OK, dir = 0;
+    for (size_t i = 0; i < sp->n && !rc; i++) {
+        const wal_span *d = &sp->v[i];
+        uint64_t n = d->y - d->x;
+        int tail = d->y == r->size;
+        if (tail && last && d->cls == WAL_REC_TORN) {
+            /* what kill -9 or a power cut leaves: cut it, as every WAL does */
+            w->st.torn_bytes += n;
+            wal_warn(w, "wal %s: %s in segment %s at offset %llu; truncated there, dropping %llu bytes (a torn tail)",
+                     w->dir_z, d->why, seg, (unsigned long long)d->x, (unsigned long long)n);
+        } else {
+            char q[64];
+            if ((rc = wal_quarantine(w, r, s->no, d->x, d->y, q, sizeof q, err))) break;
+            dir = 1;
+            w->st.corruptions++;
+            w->st.quarantined_bytes += n;
+            if (!tail && n >= WAL_HDR_BYTES) {
+                /* a skip record over the span: offsets stay, the next replay steps over it */
+                uint8_t hdr[WAL_HDR_BYTES], t = WAL_TYPE_SKIP;
+                const uint8_t *p;
+                size_t pn = (size_t)(n - WAL_HDR_BYTES);
+                if ((rc = wal_rd_get(w, r, s->no, d->x + WAL_HDR_BYTES, pn, &p, err))) break;
+                le32_put(hdr, (uint32_t)pn);
+                le32_put(hdr + 4, crc32c(crc32c(0, &t, 1), p, pn));
+                hdr[8] = t;
+                int e = wal_pwrite_all(s->fd, d->x, hdr, WAL_HDR_BYTES);
+                if (e) {
+                    rc = wal_sys(err, e, "wal %s: mark the quarantined span of segment %s", w->dir_z, seg);
+                    break;
+                }
+                r->base = r->len = 0; /* the window may hold the old header */
+            }
+            if (tail)
+                wal_log(w, CAIRN_LOG_ERROR,
+                        "wal %s: CORRUPTION: %s in segment %s at offset %llu; truncated there, dropping %llu bytes "
+                        "(quarantined in %s/%s)",
+                        w->dir_z, d->why, seg, (unsigned long long)d->x, (unsigned long long)n, w->dir_z, q);
+            else
+                wal_log(w, CAIRN_LOG_ERROR,
+                        "wal %s: CORRUPTION: %s in segment %s at offset %llu; %llu bytes quarantined in %s/%s%s, "
+                        "replay resumed at offset %llu (the records in those bytes are lost)",
+                        w->dir_z, d->why, seg, (unsigned long long)d->x, (unsigned long long)n, w->dir_z, q,
+                        n >= WAL_HDR_BYTES ? "" : " (too short to mark: found again at the next open)",
+                        (unsigned long long)d->y);
+        }
+        if (tail) {
+            if (ftruncate(s->fd, (off_t)d->x) != 0) {
+                rc = wal_sys(err, errno, "wal %s: truncate segment %s at offset %llu", w->dir_z, seg,
+                             (unsigned long long)d->x);
+                break;
+            }
+            w->bytes -= n;
+            *good_end = d->x;
+        }
+    }
+    if (rc) return rc;
+    int e = wal_fsync_fd(s->fd, 1);
+    w->fsyncs++;
+    if (e) return wal_sys(err, e, "wal %s: fsync segment %s after repair", w->dir_z, seg);
+    if (dir) rc = wal_fsync_dir_counted(w, err);
+    return rc;
 }
 
 /* mkdir -p for the last component only, then make its name durable in the parent. */
@@ -629,6 +885,42 @@ static int wal_make_dir(const char *dir_z, cairn_err *err)
     return CAIRN_OK;
 }
 
+/*
+ * Segment numbers that replay needs and that are not there: from the first
+ * one needed (from_pos's segment, or 00000001 when replaying from 0) to the
+ * last one present. Fails naming the first, unless skip_missing.
+ */
+static int wal_check_missing(wal *w, const wal_list *l, size_t i0, uint64_t from_pos, cairn_err *err)
+{
+    uint32_t fseg = (uint32_t)(from_pos >> 32);
+    uint64_t need = from_pos ? fseg : 1, missing = 0;
+    uint32_t first_missing = 0;
+    if (i0 == l->n) {
+        /* nothing at or after the start: the start segment is missing if it must exist */
+        if (from_pos || w->expect_records) missing = 1, first_missing = (uint32_t)need;
+    } else {
+        for (size_t i = i0; i < l->n; i++) {
+            if (l->e[i].no > need) {
+                if (!missing) first_missing = (uint32_t)need;
+                missing += l->e[i].no - need;
+            }
+            need = (uint64_t)l->e[i].no + 1;
+        }
+    }
+    if (!missing) return CAIRN_OK;
+    w->st.missing_segments += missing;
+    if (!w->skip_missing)
+        return err_set(err, CAIRN_ECORRUPT,
+                       "wal %s: segment %08x is missing (%llu missing in all); the records in it are lost. Restore "
+                       "it, or open with skip_missing (cairn serve --wal-skip-missing) to replay the rest",
+                       w->dir_z, first_missing, (unsigned long long)missing);
+    wal_log(w, CAIRN_LOG_ERROR,
+            "wal %s: DATA LOSS: segment %08x is missing (%llu missing in all); replaying the segments that are "
+            "there (skip_missing is set)",
+            w->dir_z, first_missing, (unsigned long long)missing);
+    return CAIRN_OK;
+}
+
 static int wal_replay(wal *w, uint64_t from_pos, wal_replay_fn fn, void *ctx, cairn_err *err)
 {
     uint32_t fseg = (uint32_t)(from_pos >> 32);
@@ -636,29 +928,20 @@ static int wal_replay(wal *w, uint64_t from_pos, wal_replay_fn fn, void *ctx, ca
     wal_list l;
     wal_rd r = { .fd = -1 };
     wal_seg *keep = NULL; /* the segment appends continue in */
-    uint64_t keep_end = 0;
+    uint64_t keep_end = 0, max_len = 0;
     int need_new = 0;
-    char why[160];
+    wal_spans sp = { 0 };
     RETURN_IF_ERR(wal_list_segments(w, &l, err));
     int rc = CAIRN_OK;
     size_t i0 = 0;
     while (i0 < l.n && l.e[i0].no < fseg) i0++;
     for (size_t i = 0; i < l.n; i++) w->bytes += l.e[i].size;
+    if ((rc = wal_check_missing(w, &l, i0, from_pos, err))) goto out;
 
     for (size_t i = i0; i < l.n; i++) {
         uint32_t no = l.e[i].no;
         char name[9];
         wal_name(name, no);
-        if (i > i0 && no != l.e[i - 1].no + 1) {
-            uint64_t dropped = 0;
-            if ((rc = wal_unlink_from(w, &l, i, &dropped, err))) goto out;
-            w->bytes -= dropped;
-            wal_warn(w, "wal %s: segment %08x is missing; the log ends at segment %08x offset %llu, dropping %llu bytes "
-                     "(%zu later segments removed)", w->dir_z, l.e[i - 1].no + 1, keep->no,
-                     (unsigned long long)keep_end, (unsigned long long)dropped, l.n - i);
-            if ((rc = wal_fsync_dir_counted(w, err))) goto out;
-            break;
-        }
         wal_seg *s = mem_alloc(sizeof *s);
         if (!s) {
             rc = err_set(err, CAIRN_ENOMEM, "wal %s: out of memory opening segment %s", w->dir_z, name);
@@ -676,7 +959,7 @@ static int wal_replay(wal *w, uint64_t from_pos, wal_replay_fn fn, void *ctx, ca
         keep = s;
         r.fd = s->fd;
         r.size = l.e[i].size;
-        uint64_t start = no == fseg ? foff : 0, end = 0;
+        uint64_t start = no == fseg ? foff : 0;
         if (start > r.size) {
             /* from_pos lies past this segment's end (it was cut short outside
              * cairn): nothing in it is after from_pos, and appending to it
@@ -689,9 +972,12 @@ static int wal_replay(wal *w, uint64_t from_pos, wal_replay_fn fn, void *ctx, ca
             continue;
         }
         need_new = 0;
-        if ((rc = wal_replay_seg(w, &r, no, start, fn, ctx, &end, why, sizeof why, err))) goto out;
-        keep_end = end;
-        if (end == r.size) {
+        sp.n = 0;
+        if ((rc = wal_replay_seg(w, &r, no, start, fn, ctx, &max_len, &sp, err))) goto out;
+        if (sp.n) {
+            if ((rc = wal_repair_seg(w, &r, s, i + 1 == l.n, &sp, &keep_end, err))) goto out;
+        } else {
+            keep_end = r.size;
             /* What replay delivered must be durable before the engine builds
              * on it: the previous process may have died before its fsync.
              * Cheap when the pages are already clean. */
@@ -701,26 +987,6 @@ static int wal_replay(wal *w, uint64_t from_pos, wal_replay_fn fn, void *ctx, ca
                 rc = err_sys(err, e, "wal %s: fsync segment %s", w->dir_z, name);
                 goto out;
             }
-        } else {
-            uint64_t dropped = r.size - end;
-            if (ftruncate(s->fd, (off_t)end) != 0) {
-                rc = err_sys(err, errno, "wal %s: truncate segment %s at offset %llu", w->dir_z, name,
-                             (unsigned long long)end);
-                goto out;
-            }
-            int e = wal_fsync_fd(s->fd, 1);
-            w->fsyncs++;
-            if (e) {
-                rc = err_sys(err, e, "wal %s: fsync segment %s after truncation", w->dir_z, name);
-                goto out;
-            }
-            if ((rc = wal_unlink_from(w, &l, i + 1, &dropped, err))) goto out;
-            w->bytes -= dropped;
-            wal_warn(w, "wal %s: %s in segment %s at offset %llu; truncated there, dropping %llu bytes (%zu later "
-                     "segments removed)", w->dir_z, why, name, (unsigned long long)end, (unsigned long long)dropped,
-                     l.n - i - 1);
-            if (i + 1 < l.n && (rc = wal_fsync_dir_counted(w, err))) goto out;
-            break;
         }
     }
 
@@ -746,6 +1012,7 @@ static int wal_replay(wal *w, uint64_t from_pos, wal_replay_fn fn, void *ctx, ca
     w->written = w->synced = WAL_POS(w->cur->no, w->off);
 out:
     wal_seg_close(keep);
+    mem_free(sp.v, sp.cap * sizeof *sp.v);
     mem_free(r.p, r.cap);
     wal_list_free(&l);
     return rc;
@@ -769,7 +1036,10 @@ int wal_open(const char *dir_z, const wal_opts *o, uint64_t from_pos, wal_replay
     if (!w) return err_set(err, CAIRN_ENOMEM, "wal %s: out of memory", dir_z);
     w->dir_fd = -1;
     w->segment_bytes = seg_bytes;
-    if (o) w->log_fn = o->log_fn, w->log_ctx = o->log_ctx;
+    if (o) {
+        w->log_fn = o->log_fn, w->log_ctx = o->log_ctx;
+        w->skip_missing = o->skip_missing, w->expect_records = o->expect_records;
+    }
     w->dir_len = strlen(dir_z);
     w->dir_z = mem_strndup(dir_z, w->dir_len);
     if (!w->dir_z) {
@@ -836,6 +1106,8 @@ uint64_t wal_bytes(wal *w)
     pthread_mutex_unlock(&w->mu);
     return v;
 }
+
+void wal_stats_get(wal *w, wal_stats *out) { *out = w->st; }
 
 uint64_t wal_fsyncs(wal *w)
 {

@@ -25,17 +25,34 @@ typedef struct wal_opts {
     uint64_t segment_bytes; /* cut at this size (default 64 MiB) */
     void (*log_fn)(void *ctx, int level, const char *msg);
     void *log_ctx;
+    int skip_missing;   /* a missing segment is logged and counted instead of failing wal_open */
+    int expect_records; /* from_pos 0 and the log must hold records: no segment at all is a missing 00000001 */
 } wal_opts;
+
+/* What replay at open found (counters for /metrics). */
+typedef struct wal_stats {
+    uint64_t corruptions;       /* damaged spans quarantined (a torn tail of the last segment is not one) */
+    uint64_t quarantined_bytes; /* bytes copied to corrupt-* files and taken out of the log */
+    uint64_t missing_segments;  /* segment numbers missing from the sequence (only with skip_missing) */
+    uint64_t torn_bytes;        /* bytes of a torn tail cut off the last segment */
+} wal_stats;
 
 /* Record handler for replay: return CAIRN_OK to continue, or an error to stop replay with it. */
 typedef int (*wal_replay_fn)(void *ctx, uint8_t type, const uint8_t *payload, size_t len, uint64_t pos);
 
 /*
- * Open `dir_z` (created if missing), replay every record at or after `from_pos`
- * in order through fn, then position for appending after the last good record.
- * A torn or corrupt record is where replay stops: the segment is truncated
- * there (and later segments are removed), with a warning through log_fn
- * stating the file, offset and bytes dropped. Never fatal.
+ * Open `dir_z` (created if missing), replay every intact record at or after
+ * `from_pos` in order through fn, then position for appending after the last
+ * good record of the last segment. No segment is ever deleted here:
+ *   - a torn tail of the last segment (short header, short payload, zeros,
+ *     with no intact record after it) is cut off, with a warning;
+ *   - any other damaged span is copied to `corrupt-SSSSSSSS-OOOOOOOO` in dir_z,
+ *     neutralised in place (a WAL_TYPE_SKIP header, or a truncation when it is
+ *     the segment's tail), counted, and logged at CAIRN_LOG_ERROR; replay
+ *     resumes at the next intact record, in that segment and later ones;
+ *   - a segment missing from the sequence fails with CAIRN_ECORRUPT naming it,
+ *     unless o->skip_missing (then it is logged and counted).
+ * Format and rules: docs/format/wal.md.
  */
 int wal_open(const char *dir_z, const wal_opts *o, uint64_t from_pos, wal_replay_fn fn, void *ctx, wal **out,
              cairn_err *err);
@@ -53,6 +70,11 @@ int wal_truncate_before(wal *w, uint64_t pos, cairn_err *err);
 /* Bytes in all segments; fsyncs done so far. */
 uint64_t wal_bytes(wal *w);
 uint64_t wal_fsyncs(wal *w);
+/* What replay at open found. */
+void wal_stats_get(wal *w, wal_stats *out);
+
+/* Record type reserved by the WAL for a quarantined span: replay skips it, wal_append refuses it. */
+#define WAL_TYPE_SKIP 255u
 
 /* Record framing: 4-byte length, 4-byte CRC32C, 1-byte type, then the payload. */
 #define WAL_HDR_BYTES 9u

@@ -79,7 +79,9 @@ enum {
     CAIRN_ELIMIT = -7,      /**< a configured limit was exceeded */
     CAIRN_ETIMEOUT = -8,    /**< a deadline passed */
     CAIRN_EOUTOFORDER = -9, /**< sample too old, or duplicate timestamp with another value */
-    CAIRN_EINTERNAL = -10   /**< a bug in cairn */
+    CAIRN_EINTERNAL = -10,  /**< a bug in cairn */
+    CAIRN_ENOSPC = -11      /**< storage full: no space left on the device (ENOSPC, EDQUOT) or the LMDB
+                                 map is used up; nothing of the failed write was applied. HTTP 507 */
 };
 
 /**
@@ -122,6 +124,9 @@ typedef struct cairn_options {
     int background;               /**< run checkpoint/retention/flush on a thread. Default 1 */
     uint32_t checkpoint_txn_series; /**< metric series per LMDB transaction in a checkpoint: bounds the
                                          memory LMDB keeps for pages it dirtied. Default 4096 */
+    int wal_skip_missing;         /**< open even when a WAL segment is missing from the sequence (its records
+                                       are lost; logged and counted). Default 0: cairn_open fails with
+                                       CAIRN_ECORRUPT naming the segment. */
     /** Log sink for warnings (e.g. a cut WAL tail). NULL: write to stderr. */
     void (*log_fn)(void *ctx, int level, const char *msg);
     void *log_ctx;
@@ -167,6 +172,10 @@ typedef struct cairn_stats {
     uint64_t commits, wal_bytes, wal_fsyncs, checkpoints;
     uint64_t log_blocks_decompressed; /**< blocks opened by reads (stats hook) */
     uint64_t mem_bytes;               /**< bytes currently allocated by cairn */
+    uint64_t storage_full_errors;     /**< writes refused with CAIRN_ENOSPC (commits and checkpoints) */
+    uint64_t wal_corruptions;         /**< damaged WAL spots found by replay at open (torn tail excluded) */
+    uint64_t wal_quarantined_bytes;   /**< bytes moved to wal/corrupt-* by replay at open */
+    uint64_t wal_missing_segments;    /**< segment numbers missing from the WAL sequence at open */
 } cairn_stats;
 CAIRN_API void cairn_stats_get(cairn_db *db, cairn_stats *out);
 

@@ -1,6 +1,6 @@
 /*
  * test_kv.c — the LMDB wrapper: put/get, cursors over plain and dup-sorted
- * DBIs, delete, persistence, map-full as CAIRN_ELIMIT, exclusive open.
+ * DBIs, delete, persistence, map-full as CAIRN_ENOSPC, exclusive open.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -236,7 +236,7 @@ static void test_kv_persist_and_size(void **state)
     kv_abort(t);
 }
 
-static void test_kv_map_full_is_elimit(void **state)
+static void test_kv_map_full_is_enospc(void **state)
 {
     (void)state;
     char *dir = t_tmpdir("kvfull");
@@ -252,9 +252,13 @@ static void test_kv_map_full_is_elimit(void **state)
         be32_put(key, i);
         rc = kv_put(t, KV_CHUNKS, key, 4, blob, sizeof blob, 0, &e);
     }
-    assert_int_equal(rc, CAIRN_ELIMIT);
-    assert_int_equal(e.code, CAIRN_ELIMIT);
-    assert_non_null(strstr(e.msg, "data dir full: map size 262144 bytes"));
+    /* a full map is storage full (HTTP 507, retried), not a limit of the request (400) */
+    assert_int_equal(rc, CAIRN_ENOSPC);
+    assert_int_equal(e.code, CAIRN_ENOSPC);
+    assert_int_equal(e.sys_errno, ENOSPC);
+    assert_non_null(strstr(e.msg, "no space left on device"));
+    assert_non_null(strstr(e.msg, "(262144 bytes)"));
+    assert_non_null(strstr(e.msg, "the chunks table"));
     assert_non_null(strstr(e.msg, dir));
     kv_abort(t);
     /* the environment stays usable after the failed transaction */
@@ -340,7 +344,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kv_cursor_order, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kv_dups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kv_persist_and_size, setup, teardown),
-        cmocka_unit_test(test_kv_map_full_is_elimit),
+        cmocka_unit_test(test_kv_map_full_is_enospc),
         cmocka_unit_test_setup_teardown(test_kv_double_open_fails, setup, teardown),
         cmocka_unit_test(test_kv_open_bad_dir),
         cmocka_unit_test(test_kv_oom),

@@ -48,17 +48,18 @@ static int fx_teardown(void **state)
     return 0;
 }
 
-/* Warnings captured through log_fn. */
+/* Warnings and errors captured through log_fn. */
 typedef struct logcap {
-    int n;
-    char last[512];
+    int n, n_err;
+    char last[1024];
 } logcap;
 
 static void cap_log(void *ctx, int level, const char *msg)
 {
     logcap *c = ctx;
-    assert_int_equal(level, CAIRN_LOG_WARN);
+    assert_true(level == CAIRN_LOG_WARN || level == CAIRN_LOG_ERROR);
     c->n++;
+    c->n_err += level == CAIRN_LOG_ERROR;
     snprintf(c->last, sizeof c->last, "%s", msg);
 }
 
@@ -217,7 +218,7 @@ static void test_wal_roundtrip_random_sizes_across_segments(void **state)
         else if (i == 1) len = 1u << 20;
         else if (t_randn(8) == 0) len = (size_t)t_randn((1u << 20) + 1);
         else len = (size_t)t_randn((uint64_t)1 << t_randn(13));
-        append_one(w, &want[i], (uint8_t)(1 + t_randn(255)), len, i);
+        append_one(w, &want[i], (uint8_t)(1 + t_randn(254)), len, i); /* 255 is WAL_TYPE_SKIP */
         total += WAL_HDR_BYTES + len;
         if (i) assert_true(want[i].pos > want[i - 1].pos);
     }
@@ -398,9 +399,10 @@ static void test_wal_torn_tail_every_length(void **state)
             const char *why = cut - start < WAL_HDR_BYTES ? "torn record header" : "torn record (payload";
             assert_int_equal(c.n, 1);
             assert_non_null(strstr(c.last, why));
-            snprintf(msg, sizeof msg, "in segment 00000001 at offset %llu; truncated there, dropping %llu bytes (0 later",
+            snprintf(msg, sizeof msg, "in segment 00000001 at offset %llu; truncated there, dropping %llu bytes (a torn tail)",
                      (unsigned long long)start, (unsigned long long)(cut - start));
             assert_non_null(strstr(c.last, msg));
+            assert_int_equal(c.n_err, 0); /* a torn tail is normal after kill -9 */
         }
         assert_int_equal(file_size(p), (long long)start);
         assert_int_equal(wal_position(w), want[2].pos);
@@ -447,7 +449,31 @@ static void test_wal_byte_flip_in_tail_record(void **state)
     free(img);
 }
 
-/* A flip in a middle record of a middle segment: earlier records replay, later segments go. */
+/* Count the quarantine files in the WAL directory and return the size of the last one found. */
+static int quarantine_files(const fx *f, long long *size)
+{
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "ls %s | grep -c '^corrupt-'", f->dir);
+    FILE *p = popen(cmd, "r");
+    assert_non_null(p);
+    int n = 0;
+    assert_int_equal(fscanf(p, "%d", &n), 1);
+    pclose(p);
+    if (size) {
+        snprintf(cmd, sizeof cmd, "cat %s/corrupt-* | wc -c", f->dir);
+        p = popen(cmd, "r");
+        assert_non_null(p);
+        assert_int_equal(fscanf(p, "%lld", size), 1);
+        pclose(p);
+    }
+    return n;
+}
+
+/*
+ * A flip in a middle record of a middle segment (issue 10, item 8): every other
+ * record replays, in that segment and in the later ones; no segment is deleted;
+ * the damaged record's bytes are quarantined and counted; the repair sticks.
+ */
 static void test_wal_byte_flip_in_middle_record(void **state)
 {
     fx *f = *state;
@@ -460,40 +486,64 @@ static void test_wal_byte_flip_in_middle_record(void **state)
     wal_close(w);
     uint32_t last = pos_seg(want[N - 1].pos);
     assert_true(last >= 4);
+    long long sizes[64];
+    for (uint32_t no = 1; no <= last; no++) sizes[no] = seg_size(f, no);
     /* the second record of segment 2 */
     size_t k = 0;
     while (pos_seg(want[k].pos) < 2) k++;
     k++;
     assert_int_equal(pos_seg(want[k].pos), 2);
     uint64_t start = pos_off(want[k - 1].pos);
+    uint64_t rec_bytes = WAL_HDR_BYTES + want[k].len;
     char p[600];
     size_t n;
     seg_path(f, 2, p, sizeof p);
     uint8_t *img = read_file(p, &n);
     img[start + WAL_HDR_BYTES + 3] ^= 0x40;
     write_file(p, img, n);
-    free(img);
-    unsigned long long dropped = n - start;
-    for (uint32_t no = 3; no <= last; no++) dropped += (unsigned long long)seg_size(f, no);
 
     w = reopen(f, 1024, &c, 0, &s);
-    assert_recs(&s, want, k);
+    /* everything but record k */
+    rec expect[N];
+    memcpy(expect, want, k * sizeof *want);
+    memcpy(expect + k, want + k + 1, (N - k - 1) * sizeof *want);
+    assert_recs(&s, expect, N - 1);
     assert_int_equal(c.n, 1);
+    assert_int_equal(c.n_err, 1);
     char msg[1200];
-    assert_non_null(strstr(c.last, "CRC mismatch (stored "));
-    snprintf(msg, sizeof msg, "in segment 00000002 at offset %llu; truncated there, dropping %llu bytes (%u later segments removed)",
-             (unsigned long long)start, dropped, last - 2);
+    assert_non_null(strstr(c.last, "CORRUPTION: CRC mismatch (stored "));
+    snprintf(msg, sizeof msg, "in segment 00000002 at offset %llu; %llu bytes quarantined in %s/corrupt-00000002-%08llx, "
+             "replay resumed at offset %llu", (unsigned long long)start, (unsigned long long)rec_bytes, f->dir,
+             (unsigned long long)start, (unsigned long long)(start + rec_bytes));
     assert_non_null(strstr(c.last, msg));
-    for (uint32_t no = 3; no <= last; no++) assert_int_equal(seg_size(f, no), -1);
-    assert_int_equal(seg_size(f, 2), (long long)start);
-    append_one(w, &want[k], 6, 33, 999);
-    assert_int_equal(want[k].pos, (2ull << 32) | (start + WAL_HDR_BYTES + 33));
+    wal_stats st;
+    wal_stats_get(w, &st);
+    assert_int_equal(st.corruptions, 1);
+    assert_int_equal(st.quarantined_bytes, rec_bytes);
+    /* nothing deleted or resized; the quarantine file holds the original bytes */
+    for (uint32_t no = 1; no <= last; no++) assert_int_equal(seg_size(f, no), sizes[no]);
+    char q[700];
+    snprintf(q, sizeof q, "%s/corrupt-00000002-%08llx", f->dir, (unsigned long long)start);
+    size_t qn;
+    uint8_t *qb = read_file(q, &qn);
+    assert_int_equal(qn, rec_bytes);
+    assert_memory_equal(qb, img + start, rec_bytes);
+    free(qb);
+    free(img);
+    /* appends continue after the last record of the last segment */
+    append_one(w, &want[N], 6, 33, 999);
+    assert_int_equal(pos_seg(want[N].pos), last);
     wal_close(w);
     seen_free(&s);
-    c.n = 0;
+    /* the repair sticks: the next open replays the same records, quietly */
+    c.n = c.n_err = 0;
     w = reopen(f, 1024, &c, 0, &s);
-    assert_recs(&s, want, k + 1);
+    expect[N - 1] = want[N];
+    assert_recs(&s, expect, N);
     assert_int_equal(c.n, 0);
+    wal_stats_get(w, &st);
+    assert_int_equal(st.corruptions, 0);
+    assert_int_equal(quarantine_files(f, NULL), 1);
     wal_close(w);
     seen_free(&s);
 }
@@ -519,7 +569,7 @@ static void test_wal_zero_filled_tail(void **state)
     assert_int_equal(c.n, 1);
     char msg[1200];
     snprintf(msg, sizeof msg, "wal %s: record type 0 (zeroed or unwritten space) in segment 00000001 at offset %zu; "
-             "truncated there, dropping 8192 bytes (0 later segments removed)", f->dir, n);
+             "truncated there, dropping 8192 bytes (a torn tail)", f->dir, n);
     assert_string_equal(c.last, msg);
     assert_int_equal(file_size(p), (long long)n);
     wal_close(w);
@@ -581,7 +631,11 @@ static void test_wal_absurd_length_is_corruption(void **state)
     seen_free(&s);
 }
 
-/* A missing segment ends the log: later segments are removed. */
+/*
+ * A missing segment in the middle of the sequence refuses the open, naming it
+ * (as Prometheus refuses non-sequential segments); nothing is changed on disk.
+ * With skip_missing the rest replays, loudly and counted, and nothing is deleted.
+ */
 static void test_wal_gap_in_segment_numbers(void **state)
 {
     fx *f = *state;
@@ -595,25 +649,138 @@ static void test_wal_gap_in_segment_numbers(void **state)
     char p[600];
     seg_path(f, 3, p, sizeof p);
     assert_int_equal(unlink(p), 0);
-    w = reopen(f, 256, &c, 0, &s);
-    assert_recs(&s, want, 4);
-    assert_int_equal(c.n, 1);
+
+    wal_opts o = opts(256, &c);
+    cairn_err e;
+    w = NULL;
+    assert_int_equal(wal_open(f->dir, &o, 0, on_rec, &s, &w, &e), CAIRN_ECORRUPT);
+    assert_null(w);
+    assert_int_equal(s.n, 0); /* refused before replaying anything */
     char msg[1200];
-    snprintf(msg, sizeof msg, "wal %s: segment 00000003 is missing; the log ends at segment 00000002 offset 218, "
-             "dropping 436 bytes (2 later segments removed)", f->dir);
-    assert_string_equal(c.last, msg);
-    assert_int_equal(seg_size(f, 4), -1);
-    assert_int_equal(seg_size(f, 5), -1);
-    append_one(w, &want[4], 1, 100, 44);
-    assert_int_equal(want[4].pos, (3ull << 32) | 109); /* segment 2 was full */
+    snprintf(msg, sizeof msg, "wal %s: segment 00000003 is missing (1 missing in all); the records in it are lost. "
+             "Restore it, or open with skip_missing (cairn serve --wal-skip-missing) to replay the rest", f->dir);
+    assert_string_equal(e.msg, msg);
+    for (uint32_t no = 1; no <= 5; no++) assert_int_equal(seg_size(f, no), no == 3 ? -1 : 218);
+
+    o.skip_missing = 1;
+    assert_int_equal(wal_open(f->dir, &o, 0, on_rec, &s, &w, &e), CAIRN_OK);
+    rec expect[12];
+    memcpy(expect, want, 4 * sizeof *want);
+    memcpy(expect + 4, want + 6, 4 * sizeof *want);
+    assert_recs(&s, expect, 8);
+    assert_int_equal(c.n_err, 1);
+    assert_non_null(strstr(c.last, "DATA LOSS: segment 00000003 is missing (1 missing in all)"));
+    wal_stats st;
+    wal_stats_get(w, &st);
+    assert_int_equal(st.missing_segments, 1);
+    for (uint32_t no = 1; no <= 5; no++) assert_int_equal(seg_size(f, no), no == 3 ? -1 : 218);
+    append_one(w, &want[10], 1, 100, 44);
+    assert_int_equal(want[10].pos, (6ull << 32) | 109); /* segment 5 was full */
+    wal_close(w);
+    seen_free(&s);
+}
+
+/* A missing first segment (replay from 0, or from a checkpoint's segment) and a lost only segment. */
+static void test_wal_missing_first_segment(void **state)
+{
+    fx *f = *state;
+    logcap c = { 0 };
+    seen s = { 0 };
+    rec want[6];
+    wal *w = reopen(f, 256, &c, 0, &s);
+    for (size_t i = 0; i < 6; i++) append_one(w, &want[i], 1, 100, i); /* segments 1..3 */
+    wal_close(w);
+    char p[600];
+    seg_path(f, 1, p, sizeof p);
+    assert_int_equal(unlink(p), 0);
+    wal_opts o = opts(256, &c);
+    cairn_err e;
+    assert_int_equal(wal_open(f->dir, &o, 0, on_rec, &s, &w, &e), CAIRN_ECORRUPT);
+    assert_non_null(strstr(e.msg, "segment 00000001 is missing (1 missing in all)"));
+    /* from a checkpoint at the start of segment 2: fine; at segment 2 when 2 is gone: refused */
+    w = reopen(f, 256, &c, 2ull << 32, &s);
+    assert_recs(&s, want + 2, 4);
+    wal_close(w);
+    seen_free(&s);
+    seg_path(f, 2, p, sizeof p);
+    assert_int_equal(unlink(p), 0);
+    assert_int_equal(wal_open(f->dir, &o, 2ull << 32, on_rec, &s, &w, &e), CAIRN_ECORRUPT);
+    assert_non_null(strstr(e.msg, "segment 00000002 is missing"));
+    seg_path(f, 3, p, sizeof p);
+    assert_int_equal(unlink(p), 0);
+    /* the checkpoint's segment and everything after it gone */
+    assert_int_equal(wal_open(f->dir, &o, 2ull << 32, on_rec, &s, &w, &e), CAIRN_ECORRUPT);
+    assert_non_null(strstr(e.msg, "segment 00000002 is missing (1 missing in all)"));
+    /* no checkpoint, the caller knows there were records, no segment at all */
+    o.expect_records = 1;
+    assert_int_equal(wal_open(f->dir, &o, 0, on_rec, &s, &w, &e), CAIRN_ECORRUPT);
+    assert_non_null(strstr(e.msg, "segment 00000001 is missing"));
+    /* a fresh log is not a missing one */
+    o.expect_records = 0;
+    assert_int_equal(wal_open(f->dir, &o, 0, on_rec, &s, &w, &e), CAIRN_OK);
+    assert_int_equal(s.n, 0);
+    wal_close(w);
+    seen_free(&s);
+}
+
+/*
+ * A damaged length field in the middle of the last segment: the records after
+ * it are found by scanning for the next intact pair of records, replayed, and
+ * appends go after them (nothing acknowledged is cut off).
+ */
+static void test_wal_damaged_length_mid_last_segment(void **state)
+{
+    fx *f = *state;
+    logcap c = { 0 };
+    seen s = { 0 };
+    enum { N = 12 };
+    rec want[N + 1];
+    wal *w = reopen(f, 0, &c, 0, &s);
+    for (size_t i = 0; i < N; i++) append_one(w, &want[i], 3, 50 + (size_t)t_randn(100), 100 + i);
+    wal_close(w);
+    char p[600];
+    size_t n;
+    seg_path(f, 1, p, sizeof p);
+    uint8_t *img = read_file(p, &n);
+    uint64_t x = pos_off(want[4].pos); /* record 5 starts here */
+    img[x + 1] ^= 0x7f;                /* its length: now over what the file holds */
+    write_file(p, img, n);
+    free(img);
+    w = reopen(f, 0, &c, 0, &s);
+    rec expect[N + 1];
+    memcpy(expect, want, 5 * sizeof *want);
+    memcpy(expect + 5, want + 6, (N - 6) * sizeof *want);
+    assert_recs(&s, expect, N - 1);
+    assert_int_equal(c.n_err, 1);
+    assert_non_null(strstr(c.last, "CORRUPTION: torn record (payload of "));
+    assert_int_equal(seg_size(f, 1), (long long)n);
+    wal_stats st;
+    wal_stats_get(w, &st);
+    assert_int_equal(st.corruptions, 1);
+    assert_int_equal(st.quarantined_bytes, WAL_HDR_BYTES + want[5].len);
+    append_one(w, &want[N], 1, 10, 7);
+    assert_int_equal(want[N].pos, (1ull << 32) | (n + WAL_HDR_BYTES + 10));
     wal_close(w);
     seen_free(&s);
     c.n = 0;
-    w = reopen(f, 256, &c, 0, &s);
-    assert_recs(&s, want, 5);
+    w = reopen(f, 0, &c, 0, &s);
+    expect[N - 1] = want[N];
+    assert_recs(&s, expect, N);
     assert_int_equal(c.n, 0);
     wal_close(w);
     seen_free(&s);
+}
+
+static void test_wal_skip_type_is_reserved(void **state)
+{
+    fx *f = *state;
+    logcap c = { 0 };
+    wal *w = reopen(f, 0, &c, 0, NULL);
+    cairn_err e;
+    uint64_t pos = 0;
+    assert_int_equal(wal_append(w, WAL_TYPE_SKIP, "x", 1, &pos, &e), CAIRN_EINVAL);
+    assert_int_equal(wal_position(w), 1ull << 32);
+    wal_close(w);
 }
 
 /* from_pos past the end of its segment: nothing to replay, appends go to a new segment. */
@@ -825,12 +992,24 @@ static void test_wal_write_failure_rolls_back(void **state)
     wal_test_fault(w, WAL_FAULT_WRITE, ENOSPC);
     uint8_t p[100];
     fill(p, sizeof p, 2);
-    assert_int_equal(wal_append(w, 1, p, sizeof p, &pos, &e), CAIRN_EIO);
+    /* a full disk is CAIRN_ENOSPC (HTTP 507), saying so first */
+    assert_int_equal(wal_append(w, 1, p, sizeof p, &pos, &e), CAIRN_ENOSPC);
+    assert_int_equal(e.code, CAIRN_ENOSPC);
     assert_int_equal(e.sys_errno, ENOSPC);
     char msg[1200];
-    snprintf(msg, sizeof msg, "wal %s: write of 109 bytes to segment 00000001 at offset 109: %s", f->dir,
-             strerror(ENOSPC));
+    snprintf(msg, sizeof msg,
+             "no space left on device: wal %s: write of a 109-byte record to segment 00000001 at offset 109: %s",
+             f->dir, strerror(ENOSPC));
     assert_string_equal(e.msg, msg);
+    assert_int_equal(pos, 0);
+    assert_int_equal(seg_size(f, 1), 109);
+    /* other errors stay CAIRN_EIO; a quota is a full disk too */
+    wal_test_fault(w, WAL_FAULT_WRITE, EIO);
+    assert_int_equal(wal_append(w, 1, p, sizeof p, &pos, &e), CAIRN_EIO);
+    assert_int_equal(e.sys_errno, EIO);
+    wal_test_fault(w, WAL_FAULT_WRITE, EDQUOT);
+    assert_int_equal(wal_append(w, 1, p, sizeof p, &pos, &e), CAIRN_ENOSPC);
+    assert_non_null(strstr(e.msg, "no space left on device: "));
     assert_int_equal(pos, 0);
     assert_int_equal(seg_size(f, 1), 109);
     assert_int_equal(wal_position(w), want[0].pos);
@@ -980,6 +1159,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_zero_filled_tail, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_wal_absurd_length_is_corruption, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_wal_gap_in_segment_numbers, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_wal_missing_first_segment, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_wal_damaged_length_mid_last_segment, fx_setup, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_wal_skip_type_is_reserved, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_wal_from_pos_past_segment_end, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_wal_ignores_foreign_files, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_wal_truncate_before, fx_setup, fx_teardown),
