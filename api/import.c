@@ -21,7 +21,9 @@
  * and at which line the bad piece begins.
  *
  * Samples without a timestamp get the time the import started (one value for
- * the whole file). The format is taken from --format, else OpenMetrics when
+ * the whole file). cairn_commit refuses a piece with a sample older than
+ * --retention-metrics or more than --ingest-max-future ahead of the clock
+ * (the server's flags and defaults), naming series and timestamp. The format is taken from --format, else OpenMetrics when
  * the last line is "# EOF", else text 0.0.4. gzip is recognised by its magic
  * bytes. Progress goes to stderr as a one-line bar, only when stderr is a
  * terminal (isatty(2)); a summary line is always printed at the end.
@@ -101,18 +103,33 @@ static void progress(size_t done, size_t total, uint64_t samples, double t0)
 static int import_usage(void)
 {
     fprintf(stderr, "usage: cairn import FILE [--data DIR] [--format prom|openmetrics]\n"
-                    "  FILE may be gzip-compressed; samples without a timestamp get the import time\n");
+                    "                    [--retention-metrics DURATION] [--ingest-max-future DURATION]\n"
+                    "  FILE may be gzip-compressed; samples without a timestamp get the import time\n"
+                    "  samples older than --retention-metrics (default 15d; 0 = no bound) or more than\n"
+                    "  --ingest-max-future ahead of the clock (default 10m; 0 = no bound) are refused,\n"
+                    "  as by `cairn serve` with the same flags\n");
     return 2;
 }
 
 int import_main(int argc, char **argv)
 {
     const char *file = NULL, *data = "./data", *format = NULL;
+    cairn_options o;
+    cairn_options_default(&o);
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int64_t d;
         if (!strcmp(a, "--data") && v) data = v, i++;
         else if (!strcmp(a, "--format") && v) format = v, i++;
-        else if (a[0] == '-' && a[1]) return import_usage();
+        else if ((!strcmp(a, "--retention-metrics") || !strcmp(a, "--ingest-max-future")) && v) {
+            if (server_parse_duration(v, &d)) {
+                fprintf(stderr, "cairn import: %s: \"%s\" is not a duration (e.g. 15d, 10m, 0)\n", a, v);
+                return 2;
+            }
+            if (!strcmp(a, "--retention-metrics")) o.retention_metrics_ms = d;
+            else o.max_future_ms = d;
+            i++;
+        } else if (a[0] == '-' && a[1]) return import_usage();
         else if (!file) file = a;
         else return import_usage();
     }
@@ -173,8 +190,6 @@ int import_main(int argc, char **argv)
         om = q - text >= 5 && !memcmp(q - 5, "# EOF", 5);
     }
 
-    cairn_options o;
-    cairn_options_default(&o);
     o.background = 0;
     if (cairn_open(data, &o, &db, &e)) {
         fprintf(stderr, "cairn import: %s\n", e.msg);

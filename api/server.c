@@ -287,12 +287,19 @@ static void h_metrics(http_req *req, void *ctx)
         mprintf(&m, "cairn_samples_rejected_total{reason=\"out_of_order\"} %" PRIu64 "\n", st.samples_rejected_ooo);
         mprintf(&m, "cairn_samples_rejected_total{reason=\"duplicate_timestamp\"} %" PRIu64 "\n",
                 st.samples_rejected_dup);
+        mprintf(&m, "cairn_samples_rejected_total{reason=\"too_far_in_future\"} %" PRIu64 "\n",
+                st.samples_rejected_too_new);
+        mprintf(&m, "cairn_samples_rejected_total{reason=\"too_old\"} %" PRIu64 "\n", st.samples_rejected_too_old);
         family(&m, "cairn_log_entries_duplicate_ignored_total", "counter",
                "Log entries dropped as exact duplicates (same timestamp and line).");
         mprintf(&m, "cairn_log_entries_duplicate_ignored_total %" PRIu64 "\n", st.entries_dup_ignored);
         family(&m, "cairn_log_entries_rejected_total", "counter", "Log entries rejected at commit, by reason.");
         mprintf(&m, "cairn_log_entries_rejected_total{reason=\"out_of_order\"} %" PRIu64 "\n",
                 st.entries_rejected_ooo);
+        mprintf(&m, "cairn_log_entries_rejected_total{reason=\"too_far_in_future\"} %" PRIu64 "\n",
+                st.entries_rejected_too_new);
+        mprintf(&m, "cairn_log_entries_rejected_total{reason=\"too_old\"} %" PRIu64 "\n",
+                st.entries_rejected_too_old);
         family(&m, "cairn_commits_total", "counter", "Batches committed.");
         mprintf(&m, "cairn_commits_total %" PRIu64 "\n", st.commits);
         family(&m, "cairn_wal_bytes", "gauge", "Bytes in WAL segments on disk.");
@@ -339,7 +346,8 @@ static int serve_usage(void)
 {
     fprintf(stderr,
             "usage: cairn serve [--listen ADDR:PORT] [--data DIR] [--retention-metrics DURATION]\n"
-            "                   [--retention-logs DURATION] [--threads N] [--max-body-bytes N]\n"
+            "                   [--retention-logs DURATION] [--ingest-max-future DURATION]\n"
+            "                   [--threads N] [--max-body-bytes N]\n"
             "                   [--idle-timeout DURATION] [--header-timeout DURATION] [--max-connections N]\n"
             "                   [--max-connections-per-ip N] [--auth-file FILE] [--query-timeout DURATION]\n"
             "                   [--query-max-samples N] [--query-max-series N] [--query-max-concurrency N]\n"
@@ -348,6 +356,9 @@ static int serve_usage(void)
             "  --data              data directory (default ./data)\n"
             "  --retention-metrics keep metric samples this long (default 15d; 0 = forever)\n"
             "  --retention-logs    keep log entries this long (default 7d; 0 = forever)\n"
+            "  --ingest-max-future refuse samples and log entries timestamped more than this ahead of\n"
+            "                      the server clock (default 10m; 0 = no bound); older than the\n"
+            "                      retention is refused too (docs/limits.md)\n"
             "  --threads           HTTP worker threads (default max(4, CPUs))\n"
             "  --max-body-bytes    request body limit, before and after decompression (default 67108864)\n"
             "  --idle-timeout      close idle connections after this long (default 2m)\n"
@@ -389,13 +400,17 @@ int server_main(int argc, char **argv)
         if (!strcmp(a, "--listen")) listen = v;
         else if (!strcmp(a, "--data")) data = v;
         else if (!strcmp(a, "--retention-metrics") || !strcmp(a, "--retention-logs") ||
-                 !strcmp(a, "--idle-timeout")) {
+                 !strcmp(a, "--idle-timeout") || !strcmp(a, "--ingest-max-future")) {
             if (server_parse_duration(v, &d)) {
                 fprintf(stderr, "cairn serve: %s: \"%s\" is not a duration (e.g. 15d, 12h, 90m, 0)\n", a, v);
                 return 2;
             }
             if (!strcmp(a, "--retention-metrics")) s.dbo.retention_metrics_ms = d;
             else if (!strcmp(a, "--retention-logs")) s.dbo.retention_logs_ms = d;
+            else if (!strcmp(a, "--ingest-max-future")) { /* one window: the engine's and Loki push's */
+                s.dbo.max_future_ms = d;
+                io.future_grace_ns = d > INT64_MAX / 1000000 ? INT64_MAX : d * 1000000;
+            }
             else ho.idle_timeout_s = (unsigned)(d / 1000 ? d / 1000 : 1);
         } else if (!strcmp(a, "--threads")) {
             long n = strtol(v, NULL, 10);

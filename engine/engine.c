@@ -2,7 +2,10 @@
  * engine.c — the database facade: open and replay, commit, checkpoint,
  * retention, the background thread, close.
  *
- * A commit runs in four steps under the writer lock (wmu):
+ * A commit first checks the time window of every sample and entry (no lock:
+ * not more than max_future_ms after the wall clock, not older than the
+ * retention, within +-2^62; docs/limits.md), then runs in four steps under
+ * the writer lock (wmu):
  *   1. resolve: every label set of the batch is found in the in-memory series
  *      table (XXH3 + byte compare) or given the next dense id; new series are
  *      written to the LMDB index in one transaction;
@@ -88,6 +91,7 @@ void cairn_options_default(cairn_options *o)
     o->max_label_value_bytes = 4096;
     o->background = 1;
     o->checkpoint_txn_series = 4096;
+    o->max_future_ms = 10 * 60 * 1000;
 }
 
 int64_t engine_now_ms(void)
@@ -362,7 +366,8 @@ int cairn_open(const char *dir_z, const cairn_options *opts, cairn_db **out, cai
     if (opts) o = *opts;
     else cairn_options_default(&o);
     if (o.retention_metrics_ms < 0 || o.retention_logs_ms < 0 || o.ooo_window_ms < 0 || o.log_ooo_window_ms < 0 ||
-        o.checkpoint_interval_ms < 0 || o.log_block_bytes < 1024 || o.max_labels == 0 || o.wal_segment_bytes < 4096)
+        o.checkpoint_interval_ms < 0 || o.log_block_bytes < 1024 || o.max_labels == 0 || o.wal_segment_bytes < 4096 ||
+        o.max_future_ms < 0)
         return err_set(err, CAIRN_EINVAL, "invalid options (negative duration, log block < 1 KiB or WAL segment < 4 KiB)");
     if (mkdir(dir_z, 0755) != 0 && errno != EEXIST) return err_sys(err, errno, "cannot create data dir %s", dir_z);
     cairn_db *db = mem_calloc(1, sizeof *db);
@@ -532,10 +537,111 @@ static int check_limits(cairn_db *db, const uint8_t *canon, size_t len, cairn_er
     return rc < 0 ? rc : CAIRN_OK;
 }
 
+/* ---- time bounds ------------------------------------------------------------------------ */
+
+/* Timestamps the engine stores at all, whatever the options: strictly within
+ * +-2^62 (ms for samples, ns for entries), so the difference of two stored
+ * timestamps never overflows and INT64_MIN stays free as the "no data yet"
+ * mark of a series' maxt. */
+#define T_LIMIT ((int64_t)1 << 62)
+
+static int64_t sat_add(int64_t a, int64_t b)
+{
+    if (b > 0 && a > INT64_MAX - b) return INT64_MAX;
+    if (b < 0 && a < INT64_MIN - b) return INT64_MIN;
+    return a + b;
+}
+
+static int64_t sat_sub(int64_t a, int64_t b) { return b == INT64_MIN ? sat_add(sat_add(a, INT64_MAX), 1) : sat_add(a, -b); }
+
+static int64_t ms_to_ns_sat(int64_t ms)
+{
+    if (ms > INT64_MAX / 1000000) return INT64_MAX;
+    if (ms < INT64_MIN / 1000000) return INT64_MIN;
+    return ms * 1000000;
+}
+
+static int64_t clamp_t(int64_t t) { return t >= T_LIMIT ? T_LIMIT - 1 : t <= -T_LIMIT ? -T_LIMIT + 1 : t; }
+
+/* " (2026-12-08T01:02:03Z)" for a Unix time in seconds within years 0..9999, else "". */
+static const char *fmt_date(int64_t sec, char *dst, size_t cap)
+{
+    dst[0] = '\0';
+    if (sec < -62167219200LL || sec > 253402300799LL) return dst;
+    time_t tt = (time_t)sec;
+    struct tm tm;
+    if (gmtime_r(&tt, &tm)) strftime(dst, cap, " (%Y-%m-%dT%H:%M:%SZ)", &tm);
+    return dst;
+}
+
+static int64_t floor_div(int64_t a, int64_t d) { return a / d - (a % d < 0); }
+
+/*
+ * The commit's time window, checked before anything else (no lock, no index):
+ * samples in [now - retention_metrics_ms, now + max_future_ms] ms, entries in
+ * [now - retention_logs_ms, now + max_future_ms] (as ns), a bound of 0 being
+ * none, and everything within +-2^62. Counts every sample and entry outside
+ * (the whole batch is refused) and names the first one in batch order.
+ */
+static int check_time_bounds(cairn_db *db, const cairn_batch *b, cairn_err *err)
+{
+    int64_t now = engine_now_ms();
+    int64_t fut = db->o.max_future_ms, ret_m = db->o.retention_metrics_ms, ret_l = db->o.retention_logs_ms;
+    int64_t m_hi = clamp_t(fut ? sat_add(now, fut) : INT64_MAX), m_lo = clamp_t(ret_m ? sat_sub(now, ret_m) : INT64_MIN);
+    int64_t now_ns = ms_to_ns_sat(now);
+    int64_t l_hi = clamp_t(fut ? sat_add(now_ns, ms_to_ns_sat(fut)) : INT64_MAX);
+    int64_t l_lo = clamp_t(ret_l ? sat_sub(now_ns, ms_to_ns_sat(ret_l)) : INT64_MIN);
+    uint64_t s_new = 0, s_old = 0, e_new = 0, e_old = 0;
+    size_t first_s = SIZE_MAX, first_e = SIZE_MAX;
+    for (size_t i = 0; i < b->n_samples; i++) {
+        int64_t t = b->samples[i].t_ms;
+        if (t >= m_lo && t <= m_hi) continue;
+        if (t > m_hi) s_new++;
+        else s_old++;
+        if (first_s == SIZE_MAX) first_s = i;
+    }
+    for (size_t i = 0; i < b->n_entries; i++) {
+        int64_t t = b->entries[i].t_ns;
+        if (t >= l_lo && t <= l_hi) continue;
+        if (t > l_hi) e_new++;
+        else e_old++;
+        if (first_e == SIZE_MAX) first_e = i;
+    }
+    if (first_s == SIZE_MAX && first_e == SIZE_MAX) return CAIRN_OK;
+    if (s_new) db->st_new_samples += s_new;
+    if (s_old) db->st_old_samples += s_old;
+    if (e_new) db->st_new_entries += e_new;
+    if (e_old) db->st_old_entries += e_old;
+
+    int log = first_s == SIZE_MAX;
+    int64_t t = log ? b->entries[first_e].t_ns : b->samples[first_s].t_ms;
+    int64_t hi = log ? l_hi : m_hi, lo = log ? l_lo : m_lo, ret = log ? ret_l : ret_m;
+    const batch_series *bs = &b->series[log ? b->entries[first_e].ref : b->samples[first_s].ref];
+    char name[120], date[32];
+    labels_format(batch_canon(b, bs), bs->canon_len, name, sizeof name);
+    fmt_date(log ? floor_div(t, 1000000000) : floor_div(t, 1000), date, sizeof date);
+    const char *what = log ? "log entry" : "sample", *unit = log ? "ns" : "ms";
+    const char *in = log ? "in stream " : "for ";
+    if (t > hi && fut && sat_add(log ? now_ns : now, log ? ms_to_ns_sat(fut) : fut) < T_LIMIT)
+        return err_set(err, CAIRN_EINVAL,
+                       "%s at %" PRId64 "%s %s%s is too far in the future: more than %" PRId64
+                       " ms after the server clock (%" PRId64 " ms; --ingest-max-future)",
+                       what, t, date, in, name, fut, now);
+    if (t < lo && ret && sat_sub(log ? now_ns : now, log ? ms_to_ns_sat(ret) : ret) > -T_LIMIT)
+        return err_set(err, CAIRN_EINVAL,
+                       "%s at %" PRId64 "%s %s%s is too old: older than the %s retention of %" PRId64
+                       " ms (oldest accepted now: %" PRId64 " %s)",
+                       what, t, date, in, name, log ? "logs" : "metrics", ret, lo, unit);
+    return err_set(err, CAIRN_EINVAL,
+                   "%s at %" PRId64 " %s %s%s is out of bounds: timestamps must lie within +-2^62 %s", what, t, unit,
+                   in, name, unit);
+}
+
 int cairn_commit(cairn_db *db, const cairn_batch *b, cairn_err *err)
 {
     if (b->n_samples == 0 && b->n_entries == 0) return CAIRN_OK;
-    int rc = CAIRN_OK;
+    int rc = check_time_bounds(db, b, err);
+    if (rc) return rc;
     size_t n = b->n_series;
     /* one scratch block: refs | sord | eord | keep | used (pointers first for alignment) */
     size_t scratch_bytes = n * sizeof(series *) + (b->n_samples + b->n_entries) * sizeof(uint32_t) + b->n_samples + n;
@@ -604,7 +710,7 @@ int cairn_commit(cairn_db *db, const cairn_batch *b, cairn_err *err)
         }
         series *s = refs[x->ref];
         if (!s || s->maxt == INT64_MIN || x->t_ms > s->maxt) continue;
-        if (x->t_ms < s->maxt - db->o.ooo_window_ms) {
+        if (x->t_ms < sat_sub(s->maxt, db->o.ooo_window_ms)) {
             db->st_ooo_samples++;
             fmt_series(s, NULL, 0, name, sizeof name);
             rc = err_set(err, CAIRN_EOUTOFORDER,
@@ -648,8 +754,8 @@ int cairn_commit(cairn_db *db, const cairn_batch *b, cairn_err *err)
                          e->line_len, e->t_ns, name, db->o.max_line_bytes);
             goto unlock;
         }
-        int64_t win = db->o.log_ooo_window_ms * 1000000;
-        if (s && s->maxt != INT64_MIN && e->t_ns < s->maxt - win) {
+        int64_t win = ms_to_ns_sat(db->o.log_ooo_window_ms);
+        if (s && s->maxt != INT64_MIN && e->t_ns < sat_sub(s->maxt, win)) {
             db->st_ooo_entries++;
             fmt_series(s, NULL, 0, name, sizeof name);
             rc = err_set(err, CAIRN_EOUTOFORDER,
@@ -1010,6 +1116,10 @@ void cairn_stats_get(cairn_db *db, cairn_stats *o)
     o->samples_rejected_dup = db->st_conflict_samples;
     o->entries_dup_ignored = db->st_dup_entries;
     o->entries_rejected_ooo = db->st_ooo_entries;
+    o->samples_rejected_too_new = db->st_new_samples;
+    o->samples_rejected_too_old = db->st_old_samples;
+    o->entries_rejected_too_new = db->st_new_entries;
+    o->entries_rejected_too_old = db->st_old_entries;
     o->commits = db->st_commits;
     o->checkpoints = db->st_checkpoints;
     o->log_blocks_decompressed = db->st_blocks;

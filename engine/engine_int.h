@@ -112,6 +112,8 @@ struct cairn_db {
     /* stats */
     _Atomic uint64_t st_samples, st_entries, st_log_bytes, st_dup_samples, st_ooo_samples, st_conflict_samples,
         st_dup_entries, st_ooo_entries, st_commits, st_checkpoints, st_blocks;
+    /* samples and entries refused by the commit's time bounds (too far ahead, older than retention) */
+    _Atomic uint64_t st_new_samples, st_old_samples, st_new_entries, st_old_entries;
     _Atomic uint64_t st_storage_full; /* commits and checkpoints refused with CAIRN_ENOSPC */
 };
 

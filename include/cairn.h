@@ -35,7 +35,7 @@
  *   cairn_batch *b = cairn_batch_new();
  *   cairn_label ls[] = { CAIRN_LABEL("__name__", "up"), CAIRN_LABEL("job", "node") };
  *   int ref = cairn_batch_series(b, CAIRN_KIND_METRIC, ls, 2, &e);
- *   cairn_batch_sample(b, ref, 1700000000000, 1.0, &e);
+ *   cairn_batch_sample(b, ref, (int64_t)time(NULL) * 1000, 1.0, &e); // within retention, not ahead
  *   if (cairn_commit(db, b, &e)) fprintf(stderr, "%s\n", e.msg);
  *   cairn_batch_free(b);
  *   cairn_close(db);
@@ -124,6 +124,13 @@ typedef struct cairn_options {
     int background;               /**< run checkpoint/retention/flush on a thread. Default 1 */
     uint32_t checkpoint_txn_series; /**< metric series per LMDB transaction in a checkpoint: bounds the
                                          memory LMDB keeps for pages it dirtied. Default 4096 */
+    /** cairn_commit() refuses (CAIRN_EINVAL, naming series and timestamp) a batch holding a sample or
+     *  log entry timestamped more than this after the wall clock (Mimir's creation grace period,
+     *  Loki's creation_grace_period); 0 = no bound. Default 10 min. The lower bound is the retention:
+     *  samples older than now - retention_metrics_ms and entries older than now - retention_logs_ms
+     *  are refused too (none when the retention is 0). Whatever the options, timestamps must lie
+     *  strictly within +-2^62 (ms for samples, ns for entries). docs/limits.md, "Timestamps" */
+    int64_t max_future_ms;
     int wal_skip_missing;         /**< open even when a WAL segment is missing from the sequence (its records
                                        are lost; logged and counted). Default 0: cairn_open fails with
                                        CAIRN_ECORRUPT naming the segment. */
@@ -169,6 +176,9 @@ typedef struct cairn_stats {
     uint64_t samples_appended, entries_appended, log_bytes_appended;
     uint64_t samples_dup_ignored, samples_rejected_ooo, samples_rejected_dup;
     uint64_t entries_dup_ignored, entries_rejected_ooo;
+    /** samples / entries outside the accepted time window (each one in a refused batch counts):
+     *  more than max_future_ms ahead, or older than the retention */
+    uint64_t samples_rejected_too_new, samples_rejected_too_old, entries_rejected_too_new, entries_rejected_too_old;
     uint64_t commits, wal_bytes, wal_fsyncs, checkpoints;
     uint64_t log_blocks_decompressed; /**< blocks opened by reads (stats hook) */
     uint64_t mem_bytes;               /**< bytes currently allocated by cairn */
@@ -204,15 +214,18 @@ CAIRN_API void cairn_batch_reset(cairn_batch *b);
 
 /**
  * Add a label set of `kind` (CAIRN_KIND_METRIC or CAIRN_KIND_LOG). The labels
- * are validated (name syntax, duplicates, empty set, limits), sorted, and
- * copied: the caller keeps `labels`. Adding the same set twice returns the same ref.
+ * are validated (name syntax [a-zA-Z_][a-zA-Z0-9_]*, reserved names: "__"
+ * prefix other than __name__, duplicates, empty set, limits, values valid
+ * UTF-8 without NUL), sorted, and copied: the caller keeps `labels`. Labels
+ * with an empty value are dropped. Adding the same set twice returns the same ref.
  * @return a ref >= 0 for cairn_batch_sample()/cairn_batch_entry(), or a negative code
  *         (CAIRN_EINVAL with the offending label named, CAIRN_ENOMEM).
  */
 CAIRN_API int cairn_batch_series(cairn_batch *b, int kind, const cairn_label *labels, size_t n_labels,
                                  cairn_err *err);
 
-/** Add one metric sample to series `ref`. @return CAIRN_OK, CAIRN_EINVAL (bad ref or kind), CAIRN_ENOMEM. */
+/** Add one metric sample to series `ref` (any timestamp: cairn_commit checks the time window).
+ *  @return CAIRN_OK, CAIRN_EINVAL (bad ref or kind), CAIRN_ENOMEM. */
 CAIRN_API int cairn_batch_sample(cairn_batch *b, int ref, int64_t t_ms, double v, cairn_err *err);
 
 /**
@@ -232,8 +245,11 @@ CAIRN_API size_t cairn_batch_size(const cairn_batch *b);
  * dropped and counted. A sample older than its series' newest by more than the
  * out-of-order window, or a duplicate timestamp with a different value, fails
  * the whole batch with CAIRN_EOUTOFORDER naming the series and timestamp.
+ * A sample or entry outside the time window (more than max_future_ms after
+ * the wall clock, older than the retention, or not within +-2^62) fails the
+ * whole batch with CAIRN_EINVAL naming the first such series and timestamp.
  * @return CAIRN_OK, CAIRN_EOUTOFORDER, CAIRN_ELIMIT (max series/streams, line
- *         size), CAIRN_EINVAL, CAIRN_EIO, CAIRN_ENOMEM.
+ *         size), CAIRN_EINVAL (time window), CAIRN_EIO, CAIRN_ENOMEM.
  * @note Thread-safe; the batch is borrowed and unchanged.
  */
 CAIRN_API int cairn_commit(cairn_db *db, const cairn_batch *b, cairn_err *err);

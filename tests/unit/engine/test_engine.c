@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "cairn.h"
 #include "mem.h"
@@ -457,18 +458,19 @@ static void test_logs_roundtrip_and_direction(void **state)
 static void test_retention(void **state)
 {
     fx *f = *state;
-    cairn_close(f->db);
-    f->o.retention_metrics_ms = 3600 * 1000;
     cairn_err e;
-    assert_int_equal(cairn_open(f->dir, &f->o, &f->db, &e), 0);
     const int64_t now = 1700000000000LL;
     cairn_batch *b = cairn_batch_new();
     cairn_label ls[1] = {CAIRN_LABEL("__name__", "r")};
     int ref = cairn_batch_series(b, CAIRN_KIND_METRIC, ls, 1, &e);
-    /* 4 h of data at 1 min: several sealed chunks */
+    /* 4 h of data at 1 min: several sealed chunks (committed with retention 0:
+     * with 1 h, commit refuses samples older than the wall clock's last hour) */
     for (int i = 0; i < 240; i++) cairn_batch_sample(b, ref, now - 4 * 3600 * 1000LL + i * 60000LL, i, &e);
     assert_int_equal(cairn_commit(f->db, b, &e), 0);
     cairn_batch_free(b);
+    cairn_close(f->db);
+    f->o.retention_metrics_ms = 3600 * 1000;
+    assert_int_equal(cairn_open(f->dir, &f->o, &f->db, &e), 0);
     assert_int_equal(cairn_checkpoint(f->db, &e), 0);
     assert_int_equal(cairn_retention_run(f->db, now, &e), 0);
     uint64_t id = only_id(f, CAIRN_KIND_METRIC, "__name__", "r");
@@ -478,6 +480,153 @@ static void test_retention(void **state)
     assert_true(n < 240);
     assert_true(n >= 60); /* the last hour is kept */
     assert_true(ts[n - 1] == now - 4 * 3600 * 1000LL + 239 * 60000LL);
+}
+
+/* ---- time bounds (issue 10) ------------------------------------------------------------- */
+
+static size_t count_named(fx *f, const char *name)
+{
+    cairn_matcher m = {CAIRN_MATCH_EQ, "__name__", 8, name, strlen(name)};
+    cairn_series_set *ss;
+    cairn_err e;
+    assert_int_equal(cairn_select(f->db, CAIRN_KIND_METRIC, &m, 1, INT64_MIN, INT64_MAX, &ss, &e), CAIRN_OK);
+    size_t n = cairn_series_set_count(ss);
+    cairn_series_set_close(ss);
+    return n;
+}
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void reopen_with(fx *f, int64_t max_future_ms, int64_t ret_m, int64_t ret_l)
+{
+    cairn_close(f->db);
+    f->o.max_future_ms = max_future_ms;
+    f->o.retention_metrics_ms = ret_m;
+    f->o.retention_logs_ms = ret_l;
+    cairn_err e;
+    assert_int_equal(cairn_open(f->dir, &f->o, &f->db, &e), CAIRN_OK);
+}
+
+static void expect_refused(fx *f, int64_t t, const char *frag)
+{
+    cairn_err e;
+    memset(&e, 0, sizeof e);
+    int rc = put(f, "tb", "job", "j", t, 1.0, &e);
+    if (rc != CAIRN_EINVAL || !strstr(e.msg, frag) || !strstr(e.msg, "{__name__=\"tb\", job=\"j\"}"))
+        fail_msg("t=%lld: rc %d \"%s\", want EINVAL with \"%s\" and the series", (long long)t, rc, e.msg, frag);
+    char ts[32];
+    snprintf(ts, sizeof ts, "at %lld", (long long)t);
+    if (!strstr(e.msg, ts)) fail_msg("message does not name timestamp %lld: %s", (long long)t, e.msg);
+}
+
+/* Regression: INT64_MAX, INT64_MIN, year 3000 and ten years ahead were
+ * committed, and one sample ten years ahead blocked its series for good
+ * (every later sample "too old"). Default options: 10 min grace, 15 d. */
+static void test_time_bounds_metrics(void **state)
+{
+    fx *f = *state;
+    cairn_options d;
+    cairn_options_default(&d);
+    assert_int_equal(d.max_future_ms, 600000);
+    reopen_with(f, d.max_future_ms, d.retention_metrics_ms, d.retention_logs_ms);
+    int64_t now = wall_ms();
+    expect_refused(f, INT64_MAX, "is too far in the future: more than 600000 ms after the server clock");
+    expect_refused(f, 32503680000000LL, "(3000-01-01T00:00:00Z)");
+    expect_refused(f, now + 10LL * 365 * 86400 * 1000, "too far in the future");
+    expect_refused(f, now + 11 * 60 * 1000, "too far in the future");
+    expect_refused(f, INT64_MIN, "is too old: older than the metrics retention of 1296000000 ms");
+    expect_refused(f, now - 16LL * 86400 * 1000, "too old");
+    expect_refused(f, 1700000000000LL, "(2023-11-14T22:13:20Z)");
+    cairn_stats st;
+    cairn_stats_get(f->db, &st);
+    assert_int_equal(st.samples_rejected_too_new, 4);
+    assert_int_equal(st.samples_rejected_too_old, 3);
+    /* nothing was stored, so the series takes the present (and the edges of the window) */
+    cairn_err e;
+    assert_int_equal(count_named(f, "tb"), 0);
+    assert_int_equal(put(f, "tb", "job", "j", now - 15LL * 86400 * 1000 + 60000, 1.0, &e), CAIRN_OK);
+    assert_int_equal(put(f, "tb", "job", "j", now, 2.0, &e), CAIRN_OK);
+    assert_int_equal(put(f, "tb", "job", "j", now + 9 * 60 * 1000, 3.0, &e), CAIRN_OK);
+    /* all or nothing: one bad sample refuses the batch; each bad one is counted */
+    cairn_batch *b = cairn_batch_new();
+    cairn_label ls[1] = {CAIRN_LABEL("__name__", "mixed")};
+    int ref = cairn_batch_series(b, CAIRN_KIND_METRIC, ls, 1, &e);
+    cairn_batch_sample(b, ref, now, 1, &e);
+    cairn_batch_sample(b, ref, now + 86400000, 2, &e);
+    cairn_batch_sample(b, ref, now + 2 * 86400000LL, 3, &e);
+    assert_int_equal(cairn_commit(f->db, b, &e), CAIRN_EINVAL);
+    assert_non_null(strstr(e.msg, "sample at "));
+    assert_non_null(strstr(e.msg, "for {__name__=\"mixed\"}"));
+    cairn_batch_free(b);
+    cairn_stats_get(f->db, &st);
+    assert_int_equal(st.samples_rejected_too_new, 6);
+    assert_int_equal(count_named(f, "mixed"), 0);
+}
+
+/* 0 turns a bound off; the +-2^62 range holds whatever the options (INT64_MIN
+ * is the engine's "no sample yet" mark). A negative grace is refused at open. */
+static void test_time_bounds_off(void **state)
+{
+    fx *f = *state;
+    reopen_with(f, 0, 0, 0);
+    cairn_err e;
+    const int64_t lim = (int64_t)1 << 62;
+    assert_int_equal(put(f, "tb", "job", "j", -lim + 1, 1.0, &e), CAIRN_OK);
+    assert_int_equal(put(f, "tb", "job", "j", 0, 2.0, &e), CAIRN_OK);
+    assert_int_equal(put(f, "tb", "job", "j", lim - 1, 3.0, &e), CAIRN_OK);
+    expect_refused(f, INT64_MIN, "is out of bounds: timestamps must lie within +-2^62 ms");
+    expect_refused(f, INT64_MAX, "out of bounds");
+    expect_refused(f, lim, "out of bounds");
+    cairn_close(f->db);
+    f->db = NULL;
+    f->o.max_future_ms = -1;
+    assert_int_equal(cairn_open(f->dir, &f->o, &f->db, &e), CAIRN_EINVAL);
+    f->o.max_future_ms = 0;
+    assert_int_equal(cairn_open(f->dir, &f->o, &f->db, &e), CAIRN_OK);
+}
+
+static int put_entry(fx *f, const char *app, int64_t t_ns, cairn_err *e)
+{
+    cairn_batch *b = cairn_batch_new();
+    cairn_label ls[1] = {{"app", 3, app, strlen(app)}};
+    int ref = cairn_batch_series(b, CAIRN_KIND_LOG, ls, 1, e);
+    assert_int_equal(cairn_batch_entry(b, ref, t_ns, "x", 1, NULL, 0, e), CAIRN_OK);
+    int rc = cairn_commit(f->db, b, e);
+    cairn_batch_free(b);
+    return rc;
+}
+
+/* The same window for log entries (ns): Loki's creation grace period and,
+ * below, the logs retention (Loki's reject_old_samples_max_age is 7 d, the
+ * default logs retention). */
+static void test_time_bounds_logs(void **state)
+{
+    fx *f = *state;
+    reopen_with(f, 600000, 0, 7LL * 86400 * 1000);
+    int64_t now_ns = wall_ms() * 1000000;
+    cairn_err e;
+    assert_int_equal(put_entry(f, "tb", now_ns + 86400LL * 1000000000, &e), CAIRN_EINVAL);
+    assert_non_null(strstr(e.msg, "log entry at "));
+    assert_non_null(strstr(e.msg, "in stream {app=\"tb\"} is too far in the future"));
+    assert_int_equal(put_entry(f, "tb", now_ns - 8LL * 86400 * 1000000000, &e), CAIRN_EINVAL);
+    assert_non_null(strstr(e.msg, "is too old: older than the logs retention of 604800000 ms"));
+    assert_int_equal(put_entry(f, "tb", INT64_MIN, &e), CAIRN_EINVAL);
+    assert_int_equal(put_entry(f, "tb", now_ns, &e), CAIRN_OK);
+    cairn_stats st;
+    cairn_stats_get(f->db, &st);
+    assert_int_equal(st.entries_rejected_too_new, 1);
+    assert_int_equal(st.entries_rejected_too_old, 2);
+    assert_int_equal(st.entries_appended, 1);
+    /* retention 0: entries of 1970 are fine, the +-2^62 ns range still holds */
+    reopen_with(f, 0, 0, 0);
+    assert_int_equal(put_entry(f, "old", 1, &e), CAIRN_OK);
+    assert_int_equal(put_entry(f, "old", INT64_MAX, &e), CAIRN_EINVAL);
+    assert_non_null(strstr(e.msg, "out of bounds: timestamps must lie within +-2^62 ns"));
 }
 
 int main(void)
@@ -494,6 +643,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_limits_and_validation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_logs_roundtrip_and_direction, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retention, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_bounds_metrics, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_bounds_off, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_time_bounds_logs, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
