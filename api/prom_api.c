@@ -144,6 +144,7 @@ unsigned papi_code_status(int code, const char **t)
     case CAIRN_EOUTOFORDER: *t = "execution"; return 422;
     case CAIRN_ETIMEOUT: *t = "timeout"; return 503;
     case CAIRN_NOTFOUND: *t = "not_found"; return 404;
+    case CAIRN_ENOSPC: *t = "internal"; return 507; /* storage full: 507 Insufficient Storage */
     default: *t = "internal"; return 500;
     }
 }

@@ -173,6 +173,7 @@ unsigned wapi_status(int code, int from_commit, int *reason)
         else r = WAPI_R_TOO_LARGE, st = 413;
         break;
     case CAIRN_ETIMEOUT: r = WAPI_R_INTERNAL, st = 503; break;
+    case CAIRN_ENOSPC: r = WAPI_R_INTERNAL, st = 507; break; /* disk or LMDB map full: Insufficient Storage, retried */
     default: r = WAPI_R_INTERNAL, st = 500; break; /* ENOMEM, EIO, EINTERNAL */
     }
     if (reason) *reason = r;
@@ -227,7 +228,7 @@ static void answer_error(wapi_ctx *c, http_req *req, int proto, int style, unsig
         http_respond_text(req, status, "%s", msg);
         return;
     }
-    if (status == 500) status = 503; /* OTLP: our faults are retryable */
+    if (status == 500 || status == 507) status = 503; /* OTLP: our faults are retryable (507 is not, to OTLP) */
     /* google.rpc.Status: code (1, varint), message (2, string) */
     int grpc = status == 413 || status == 429 ? 8 : status == 415 ? 3 : status >= 500 ? 14 : 3;
     buf o;

@@ -24,7 +24,7 @@
 #include "mem.h"
 #include "routes.h"
 
-const unsigned route_codes[ROUTE_N_CODES - 1] = {200, 204, 400, 401, 404, 405, 413, 415, 422, 429, 500, 503, 504};
+const unsigned route_codes[ROUTE_N_CODES - 1] = {200, 204, 400, 401, 404, 405, 413, 415, 422, 429, 500, 503, 504, 507};
 
 void route_table_init(route_table *t)
 {

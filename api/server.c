@@ -306,6 +306,17 @@ static void h_metrics(http_req *req, void *ctx)
         mprintf(&m, "cairn_wal_bytes %" PRIu64 "\n", st.wal_bytes);
         family(&m, "cairn_wal_fsyncs_total", "counter", "WAL fsyncs (group commit shares one among writers).");
         mprintf(&m, "cairn_wal_fsyncs_total %" PRIu64 "\n", st.wal_fsyncs);
+        family(&m, "cairn_storage_full_errors_total", "counter",
+               "Writes refused because the disk or the LMDB map is full (HTTP 507).");
+        mprintf(&m, "cairn_storage_full_errors_total %" PRIu64 "\n", st.storage_full_errors);
+        family(&m, "cairn_wal_corruptions_total", "counter",
+               "Damaged WAL spans found by replay at open and quarantined in wal/corrupt-*.");
+        mprintf(&m, "cairn_wal_corruptions_total %" PRIu64 "\n", st.wal_corruptions);
+        family(&m, "cairn_wal_quarantined_bytes", "gauge", "WAL bytes quarantined by replay at open.");
+        mprintf(&m, "cairn_wal_quarantined_bytes %" PRIu64 "\n", st.wal_quarantined_bytes);
+        family(&m, "cairn_wal_missing_segments", "gauge",
+               "WAL segments missing from the sequence at open (only with --wal-skip-missing).");
+        mprintf(&m, "cairn_wal_missing_segments %" PRIu64 "\n", st.wal_missing_segments);
         family(&m, "cairn_checkpoints_total", "counter", "Checkpoints written.");
         mprintf(&m, "cairn_checkpoints_total %" PRIu64 "\n", st.checkpoints);
         family(&m, "cairn_memory_bytes", "gauge", "Bytes currently allocated by cairn.");
@@ -370,7 +381,9 @@ static int serve_usage(void)
             "  --query-max-samples samples (log queries: entries) one query may read (default 50000000; 0 = no limit)\n"
             "  --query-max-series  series one query may select (default 0 = no limit)\n"
             "  --query-max-concurrency  queries running at once; more get 503 + Retry-After (default 0 = no limit)\n"
-            "  --query-max-entries largest Loki `limit` accepted (default 5000)\n");
+            "  --query-max-entries largest Loki `limit` accepted (default 5000)\n"
+            "  --wal-skip-missing  open even if a WAL segment is missing (its records are lost; counted on\n"
+            "                      /metrics); without it such a start fails naming the segment\n");
     return 2;
 }
 
@@ -390,6 +403,10 @@ int server_main(int argc, char **argv)
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         int64_t d;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) return serve_usage();
+        if (!strcmp(a, "--wal-skip-missing")) { /* a flag without a value */
+            s.dbo.wal_skip_missing = 1;
+            continue;
+        }
         if (!v) {
             fprintf(stderr, "cairn serve: %s needs a value\n", a);
             return serve_usage();

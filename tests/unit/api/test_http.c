@@ -17,6 +17,7 @@
 #include "support.h"
 
 #include "http.h"
+#include "prom_api.h"
 #include "push_api.h"
 #include "routes.h"
 #include "server.h"
@@ -203,6 +204,11 @@ static void test_wapi_status_table(void **state)
     assert_int_equal(wapi_status(CAIRN_EOUTOFORDER, 1, &r), 400), assert_int_equal(r, WAPI_R_OUT_OF_ORDER);
     assert_int_equal(wapi_status(CAIRN_ENOMEM, 1, &r), 500);
     assert_int_equal(wapi_status(CAIRN_EIO, 1, &r), 500);
+    /* disk or LMDB map full: 507 Insufficient Storage (retried by senders), counted under its own code */
+    assert_int_equal(wapi_status(CAIRN_ENOSPC, 1, &r), 507), assert_int_equal(r, WAPI_R_INTERNAL);
+    const char *t;
+    assert_int_equal(papi_code_status(CAIRN_ENOSPC, &t), 507);
+    assert_true(route_code_slot(507) < ROUTE_N_CODES - 1);
 }
 
 /* ==== the daemon ===================================================================================== */
