@@ -7,10 +7,12 @@
  * tests under tests/unit/api/ with every api/ object except main.o.
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -540,6 +542,253 @@ static void test_wapi_otlp_errors_in_request_encoding(void **state)
     assert_int_equal(r.status, 415);
 }
 
+/* ==== hardening: parameters, framing, connection limits, header deadline ============================= */
+
+static void test_http_form_check_accepts_valid_text(void **state)
+{
+    (void)state;
+    char m[200] = "";
+    const char *ok[] = {"", "query=1%2B1", "a=&b", "&&x=y&", "q=%C3%A9%E2%82%AC%F0%9F%98%80", "q=\xc3\xa9",
+                        "q=%zz%", "q=%4", "match[]=up&match[]=%7Bjob%3D%22a%22%7D", "q=a+b", "q=%7F%0A%09"};
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) assert_int_equal(http_form_check(ok[i], strlen(ok[i]), m, sizeof m), 0);
+    assert_int_equal(http_path_check("/api/v1/label/caf%C3%A9/values", 30, m, sizeof m), 0);
+    assert_int_equal(http_path_check("/a+b", 4, m, sizeof m), 0);
+}
+
+static void test_http_form_check_names_the_parameter(void **state)
+{
+    (void)state;
+    char m[200];
+    static const struct {
+        const char *in, *msg;
+    } bad[] = {
+        {"query=1%00%2B1", "invalid parameter \"query\": a NUL byte at byte 1 of its value"},
+        {"a=1&query=%ff", "invalid parameter \"query\": invalid UTF-8 at byte 0 of its value"},
+        {"q=%c0%af", "invalid parameter \"q\": invalid UTF-8 at byte 0 of its value"},         /* overlong '/' */
+        {"q=%e0%80%af", "invalid parameter \"q\": invalid UTF-8 at byte 0 of its value"},      /* overlong, 3 bytes */
+        {"q=%ed%a0%80", "invalid parameter \"q\": invalid UTF-8 at byte 0 of its value"},      /* surrogate */
+        {"q=%f4%90%80%80", "invalid parameter \"q\": invalid UTF-8 at byte 0 of its value"},   /* > U+10FFFF */
+        {"q=%f5%80%80%80", "invalid parameter \"q\": invalid UTF-8 at byte 0 of its value"},
+        {"q=ab%e2%82", "invalid parameter \"q\": invalid UTF-8 (truncated sequence) at byte 2 of its value"},
+        {"q=%e2%82x", "invalid parameter \"q\": invalid UTF-8 at byte 0 of its value"},
+        {"q=%80", "invalid parameter \"q\": invalid UTF-8 at byte 0 of its value"},
+        {"q=\xff", "invalid parameter \"q\": invalid UTF-8 at byte 0 of its value"},
+        {"match[]=up&match[]=a%00", "invalid parameter \"match[]\": a NUL byte at byte 1 of its value"},
+        {"qu%00ery=1", "invalid parameter name \"qu?ery\": a NUL byte at byte 2"},
+        {"a%22b%00=1", "invalid parameter name \"a?b?\": a NUL byte at byte 3"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        m[0] = 0;
+        assert_int_equal(http_form_check(bad[i].in, strlen(bad[i].in), m, sizeof m), -1);
+        assert_string_equal(m, bad[i].msg);
+    }
+    /* the length is honoured: bytes after n are not looked at, a NUL inside n is */
+    assert_int_equal(http_form_check("q=a%00", 3, m, sizeof m), 0);
+    assert_int_equal(http_form_check("q=a\0b", 5, m, sizeof m), -1);
+    assert_string_equal(m, "invalid parameter \"q\": a NUL byte at byte 1 of its value");
+    assert_int_equal(http_path_check("/api/v1/label/a%00b/values", 26, m, sizeof m), -1);
+    assert_string_equal(m, "invalid URL path \"/api/v1/label/a?b/values\": a NUL byte at byte 15");
+    /* a tiny buffer is truncated, never overrun */
+    char tiny[8];
+    assert_int_equal(http_form_check("query=%00", 9, tiny, sizeof tiny), -1);
+    assert_string_equal(tiny, "invalid");
+}
+
+static void h_form(http_req *req, void *ctx)
+{
+    (void)ctx;
+    const char *q = http_query_arg(req, "q");
+    size_t n;
+    http_body(req, &n);
+    http_respond_text(req, 200, "q=%s body=%zu", q ? q : "-", n);
+}
+
+static int param_errors;
+static void param_error_json(http_req *r, const char *msg)
+{
+    param_errors++;
+    http_respond_text(r, 400, "json:%s", msg);
+}
+
+static int fx_setup_tight(void **state)
+{
+    fx *f = calloc(1, sizeof *f);
+    route_table_init(&f->t);
+    route_add(&f->t, "/q", ROUTE_GET | ROUTE_POST, ROUTE_BODY, h_form, NULL, "q");
+    route_add(&f->t, "/raw", ROUTE_POST, ROUTE_BODY, h_echo, NULL, "raw");
+    http_opts o;
+    http_opts_default(&o);
+    o.port = 0;
+    o.n_threads = 2;
+    o.header_timeout_s = 1;
+    o.max_conns_per_ip = 3;
+    o.routes = &f->t;
+    o.param_error = param_error_json;
+    param_errors = 0;
+    cairn_err e;
+    assert_int_equal(http_start(&o, &f->s, &e), 0);
+    f->port = http_port(f->s);
+    *state = f;
+    return 0;
+}
+
+/* After a response: 1 when the server closed the connection (EOF or reset), 0 when it stays open. */
+static int t_closed_after(int fd)
+{
+    struct timeval tv = {0, 500000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    char c;
+    ssize_t n = recv(fd, &c, 1, 0);
+    return n == 0 || (n < 0 && errno == ECONNRESET);
+}
+
+static void test_http_bad_parameters_are_400_through_the_hook(void **state)
+{
+    fx *f = *state;
+    resp r;
+    int fd = t_connect(f->port);
+    const char *get = "GET /q?q=1%00%2B1 HTTP/1.1\r\nHost: t\r\n\r\n";
+    t_send(fd, get, strlen(get));
+    t_read(fd, &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.body, "json:invalid parameter \"q\": a NUL byte at byte 1 of its value\n");
+    const char *ok = "GET /q?q=%C3%A9 HTTP/1.1\r\nHost: t\r\n\r\n"; /* same connection: kept alive */
+    t_send(fd, ok, strlen(ok));
+    t_read(fd, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(r.body, "q=\xc3\xa9 body=0\n");
+    close(fd);
+    t_req(f->port, "GET", "/q/../q%ff", NULL, NULL, 0, &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.body, "json:invalid URL path \"/q/../q?\": invalid UTF-8 at byte 7\n");
+    /* a form body on a GET+POST route is checked like a query string; a POST-only route's body is not */
+    t_req(f->port, "POST", "/q", "Content-Type: application/x-www-form-urlencoded\r\n", "q=%ff", 5, &r);
+    assert_int_equal(r.status, 400);
+    assert_string_equal(r.body, "json:invalid parameter \"q\": invalid UTF-8 at byte 0 of its value\n");
+    t_req(f->port, "POST", "/q", NULL, "a=b&q%00=1", 10, &r);
+    assert_int_equal(r.status, 400);
+    t_req(f->port, "POST", "/q", "Content-Type: application/json\r\n", "q=%ff", 5, &r);
+    assert_int_equal(r.status, 200);
+    t_req(f->port, "POST", "/raw", "Content-Type: application/x-www-form-urlencoded\r\n", "q=%ff", 5, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(param_errors, 4);
+}
+
+static void test_http_ambiguous_framing_is_400_and_closes(void **state)
+{
+    fx *f = *state;
+    static const char *reqs[] = {
+        "POST /raw HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "POST /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n3\r\nabc\r\n0\r\n\r\n",
+        "POST /raw HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd",
+        "POST /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n",
+        "GET /q HTTP/1.1\r\n\r\n",
+    };
+    static const char *msgs[] = {
+        "a request may not have both Content-Length and Transfer-Encoding\n",
+        "a request may not have both Content-Length and Transfer-Encoding\n",
+        "a request may have only one Content-Length header\n",
+        "unsupported Transfer-Encoding (only a single \"chunked\" is accepted)\n",
+        "an HTTP/1.1 request needs a Host header\n",
+    };
+    for (size_t i = 0; i < sizeof reqs / sizeof *reqs; i++) {
+        int fd = t_connect(f->port);
+        t_send(fd, reqs[i], strlen(reqs[i]));
+        resp r;
+        t_read(fd, &r);
+        assert_int_equal(r.status, 400);
+        assert_string_equal(r.body, msgs[i]);
+        assert_non_null(strcasestr(r.head, "Connection: close"));
+        assert_true(t_closed_after(fd));
+        close(fd);
+    }
+    /* HTTP/1.0 needs no Host; plain chunked still works */
+    int fd = t_connect(f->port);
+    const char *h10 = "GET /q HTTP/1.0\r\n\r\n";
+    t_send(fd, h10, strlen(h10));
+    resp r;
+    t_read(fd, &r);
+    assert_int_equal(r.status, 200);
+    close(fd);
+    fd = t_connect(f->port);
+    const char *ch = "POST /raw HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n";
+    t_send(fd, ch, strlen(ch));
+    t_read(fd, &r);
+    assert_int_equal(r.status, 200);
+    close(fd);
+}
+
+static double t_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void test_http_header_deadline_cuts_a_slow_client(void **state)
+{
+    fx *f = *state;
+    /* one header byte every 200 ms: libmicrohttpd's idle timeout never fires, the 1 s deadline does */
+    int fd = t_connect(f->port);
+    double t0 = t_now();
+    const char *start = "GET /q HTTP/1.1\r\nHost: t\r\nX-Slow: ";
+    t_send(fd, start, strlen(start));
+    struct timeval tv = {0, 200000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    double cut = -1;
+    for (int i = 0; i < 25 && cut < 0; i++) {
+        if (send(fd, "a", 1, MSG_NOSIGNAL) < 0) {
+            cut = t_now() - t0;
+            break;
+        }
+        char c;
+        ssize_t n = recv(fd, &c, 1, 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) cut = t_now() - t0;
+    }
+    close(fd);
+    assert_true(cut >= 0.9 && cut < 1.6);
+    assert_int_equal(http_header_timeouts(f->s), 1);
+    /* a keep-alive connection idle between requests is not cut by the header deadline */
+    fd = t_connect(f->port);
+    const char *req = "GET /q HTTP/1.1\r\nHost: t\r\n\r\n";
+    resp r;
+    t_send(fd, req, strlen(req));
+    t_read(fd, &r);
+    assert_int_equal(r.status, 200);
+    struct timespec nap = {1, 500000000};
+    nanosleep(&nap, NULL);
+    t_send(fd, req, strlen(req));
+    t_read(fd, &r);
+    assert_int_equal(r.status, 200);
+    close(fd);
+    assert_int_equal(http_header_timeouts(f->s), 1);
+}
+
+static void test_http_per_ip_connection_limit(void **state)
+{
+    fx *f = *state;
+    int held[3];
+    resp r;
+    const char *req = "GET /q HTTP/1.1\r\nHost: t\r\n\r\n";
+    for (int i = 0; i < 3; i++) {
+        held[i] = t_connect(f->port);
+        t_send(held[i], req, strlen(req));
+        t_read(held[i], &r); /* accepted and served: the connection counts from now on */
+        assert_int_equal(r.status, 200);
+    }
+    int fd = t_connect(f->port); /* the kernel accepts; libmicrohttpd closes it at once */
+    t_send(fd, req, strlen(req));
+    assert_true(t_closed_after(fd));
+    close(fd);
+    close(held[0]);
+    struct timespec nap = {0, 200000000};
+    nanosleep(&nap, NULL);
+    t_req(f->port, "GET", "/q", NULL, NULL, 0, &r);
+    assert_int_equal(r.status, 200);
+    close(held[1]);
+    close(held[2]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -555,6 +804,12 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_http_chunked_body, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_http_gzip_is_undone_snappy_passed_on, fx_setup, fx_teardown),
         cmocka_unit_test_setup_teardown(test_http_limits_413, fx_setup, fx_teardown),
+        cmocka_unit_test(test_http_form_check_accepts_valid_text),
+        cmocka_unit_test(test_http_form_check_names_the_parameter),
+        cmocka_unit_test_setup_teardown(test_http_bad_parameters_are_400_through_the_hook, fx_setup_tight, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_http_ambiguous_framing_is_400_and_closes, fx_setup_tight, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_http_header_deadline_cuts_a_slow_client, fx_setup_tight, fx_teardown),
+        cmocka_unit_test_setup_teardown(test_http_per_ip_connection_limit, fx_setup_tight, fx_teardown),
         cmocka_unit_test_setup_teardown(test_wapi_not_ready_is_503, wfx_setup, wfx_teardown),
         cmocka_unit_test_setup_teardown(test_wapi_text_import_commits_and_keeps_metadata, wfx_setup, wfx_teardown),
         cmocka_unit_test_setup_teardown(test_wapi_bad_text_is_400_and_stores_nothing, wfx_setup, wfx_teardown),
