@@ -43,6 +43,9 @@
 
 #include <stdio.h>
 #include <string.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #include "buf.h"
 #include "err.h"
@@ -53,7 +56,7 @@
 /* RE2's own default: the program and both DFA caches of one regex share it. */
 #define MATCH_RE2_MAX_MEM ((int64_t)8 << 20)
 
-enum { RE_RE2 = 0, RE_SET, RE_PREFIX, RE_SUFFIX, RE_CONTAINS, RE_ANY, RE_NONEMPTY };
+enum { RE_RE2 = 0, RE_SET, RE_PREFIX, RE_SUFFIX, RE_CONTAINS, RE_ANY, RE_NONEMPTY, RE_ICASE };
 
 struct match_re {
     int kind;
@@ -64,6 +67,7 @@ struct match_re {
     size_t n_alt;
     size_t pat_len;    /* sizes of lits (pat_len + 1) and off (pat_len + 2) */
     re2s *re2;         /* RE_RE2, or any kind compiled with MATCH_RE_CAPTURE */
+    size_t pre_len, suf_len; /* RE_RE2: literals every match starts/ends with, in lits */
 };
 
 static int match_is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -154,6 +158,53 @@ static const char *match_re2_why(int why)
     }
 }
 
+/* ---- literal search ------------------------------------------------------------------ */
+
+static inline unsigned char match_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c; }
+
+/* Does h[0..n) contain nd[0..m)? icase: nd is lower-case ASCII and h is compared
+ * folded. Candidates come from the first and last needle bytes, 16 positions at
+ * a time (SSE2), then the middle is compared. */
+static int match_find(const char *h, size_t n, const char *nd, size_t m, int icase)
+{
+    if (m == 0) return 1;
+    if (m > n) return 0;
+    const unsigned char *hs = (const unsigned char *)h, *ns = (const unsigned char *)nd;
+    unsigned char f = ns[0], l = ns[m - 1];
+    unsigned char ff = icase && f >= 'a' && f <= 'z' ? 0x20 : 0, lf = icase && l >= 'a' && l <= 'z' ? 0x20 : 0;
+    size_t i = 0, last = n - m; /* candidate starts are 0 .. last */
+#if defined(__SSE2__)
+    const __m128i vf = _mm_set1_epi8((char)f), vl = _mm_set1_epi8((char)l);
+    const __m128i vff = _mm_set1_epi8((char)ff), vlf = _mm_set1_epi8((char)lf);
+    for (; i + 16 <= last + 1; i += 16) {
+        __m128i a = _mm_loadu_si128((const __m128i *)(hs + i));
+        __m128i b = _mm_loadu_si128((const __m128i *)(hs + i + m - 1));
+        __m128i eq = _mm_and_si128(_mm_cmpeq_epi8(_mm_or_si128(a, vff), vf), _mm_cmpeq_epi8(_mm_or_si128(b, vlf), vl));
+        unsigned mask = (unsigned)_mm_movemask_epi8(eq);
+        while (mask) {
+            size_t j = i + (size_t)__builtin_ctz(mask);
+            mask &= mask - 1;
+            if (!icase) {
+                if (m <= 2 || memcmp(hs + j + 1, ns + 1, m - 2) == 0) return 1;
+            } else {
+                size_t k = 1;
+                while (k + 1 < m && match_lower(hs[j + k]) == ns[k]) k++;
+                if (k + 1 >= m) return 1;
+            }
+        }
+    }
+#endif
+    for (; i <= last; i++) {
+        size_t k = 0;
+        if (icase)
+            while (k < m && match_lower(hs[i + k]) == ns[k]) k++;
+        else
+            while (k < m && hs[i + k] == ns[k]) k++;
+        if (k == m) return 1;
+    }
+    return 0;
+}
+
 /* ---- fast-path classification ------------------------------------------------------ */
 
 /* Unescape p[0..n) into dst if it is a plain literal; returns 1 and *dn, else 0. */
@@ -192,6 +243,21 @@ static int match_re_classify(match_re *re, const char *p, size_t n)
     re->off = mem_alloc((n + 2) * sizeof *re->off);
     if (!re->lits || !re->off) return CAIRN_ENOMEM;
     size_t ln;
+    /* (?i)literal: ASCII only, and without k and s, which (?i) also folds to
+     * U+212A KELVIN SIGN and U+017F LONG S */
+    if (n > 4 && memcmp(p, "(?i)", 4) == 0 && match_literal(p + 4, n - 4, re->lits, &ln)) {
+        int ok = ln > 0;
+        for (size_t i = 0; i < ln && ok; i++) {
+            unsigned char c = match_lower((unsigned char)re->lits[i]);
+            ok = c >= 0x20 && c < 0x7f && c != 'k' && c != 's';
+            re->lits[i] = (char)c;
+        }
+        if (ok) {
+            re->kind = RE_ICASE;
+            re->n_alt = 1, re->off[0] = 0, re->off[1] = ln, re->lits_len = ln;
+            return CAIRN_OK;
+        }
+    }
     int pre = n >= 2 && p[0] == '.' && p[1] == '*';
     int suf = n >= 2 && p[n - 2] == '.' && p[n - 1] == '*' && !(n >= 3 && p[n - 3] == '\\');
     if (pre || suf) {
@@ -226,6 +292,104 @@ static int match_re_classify(match_re *re, const char *p, size_t n)
     }
     re->kind = RE_SET, re->n_alt = na, re->lits_len = k;
     return CAIRN_OK;
+}
+
+/* Is p[i] a plain ASCII literal (or an escaped punctuation mark)? Returns the
+ * token length (1 or 2) and the byte in *c, or 0. */
+static size_t match_lit_tok(const char *p, size_t n, size_t i, char *c)
+{
+    unsigned char x = (unsigned char)p[i];
+    if (x == '\\') {
+        if (i + 1 >= n) return 0;
+        unsigned char d = (unsigned char)p[i + 1];
+        if (d >= 0x80 || match_is_alpha((char)d) || match_is_digit((char)d) || d <= ' ') return 0;
+        *c = (char)d;
+        return 2;
+    }
+    if (x >= 0x80 || x < 0x20 || strchr(".+*?()|[]{}^$", (char)x)) return 0;
+    *c = (char)x;
+    return 1;
+}
+
+static int match_is_quant(char c) { return c == '*' || c == '+' || c == '?' || c == '{'; }
+
+/* Length of the escape at p[i] == '\\': \pL \p{Greek} \x41 \x{263a} \101 \d ... */
+static size_t match_esc_len(const char *p, size_t n, size_t i)
+{
+    if (i + 1 >= n) return n - i;
+    char d = p[i + 1];
+    size_t j = i + 2;
+    if ((d == 'p' || d == 'P' || d == 'x') && j < n && p[j] == '{') {
+        const char *e = memchr(p + j, '}', n - j);
+        return e ? (size_t)(e - p) + 1 - i : n - i;
+    }
+    if (d == 'p' || d == 'P') return j < n ? 3 : 2;
+    if (d == 'x') return j + 2 <= n ? 4 : n - i;
+    if (d >= '0' && d <= '7')
+        while (j < n && j < i + 4 && p[j] >= '0' && p[j] <= '7') j++;
+    return j - i;
+}
+
+/* For a pattern RE2 runs: the literal every match must start with and the one
+ * it must end with (as Prometheus' FastRegexMatcher extracts them), so most
+ * non-matching values are turned down with a memcmp and never reach RE2. Only
+ * for patterns without flags, \Q, or alternation at the top level. The
+ * literals go to re->lits: prefix, then suffix. */
+static void match_re_required(match_re *re, const char *p, size_t n)
+{
+    if (memmem(p, n, "(?", 2) || memmem(p, n, "\\Q", 2)) return;
+    /* top-level alternation anywhere: nothing is required */
+    int depth = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (p[i] == '\\') {
+            i++;
+        } else if (p[i] == '[') {
+            size_t j = i + 1;
+            if (j < n && p[j] == '^') j++;
+            if (j < n && p[j] == ']') j++;
+            while (j < n && p[j] != ']') j += (p[j] == '\\' || (p[j] == '[' && j + 1 < n && p[j + 1] == ':')) ? 2 : 1;
+            i = j;
+        } else if (p[i] == '(') {
+            depth++;
+        } else if (p[i] == ')') {
+            depth--;
+        } else if (p[i] == '|' && depth == 0) {
+            return;
+        }
+    }
+    /* leading run, minus its last byte when a quantifier follows */
+    size_t i = 0, k = 0, t;
+    char c;
+    while (i < n && (t = match_lit_tok(p, n, i, &c))) {
+        re->lits[k++] = c;
+        i += t;
+    }
+    if (k && i < n && match_is_quant(p[i])) k--;
+    re->pre_len = k;
+    /* trailing run: walk forward, restarting after anything that is not a literal */
+    size_t s0 = k, ks = k;
+    i = 0;
+    while (i < n) {
+        t = match_lit_tok(p, n, i, &c);
+        if (t && !(i + t < n && match_is_quant(p[i + t]))) {
+            re->lits[ks++] = c;
+            i += t;
+            continue;
+        }
+        ks = s0;
+        if (p[i] == '\\') {
+            i += match_esc_len(p, n, i);
+        } else if (p[i] == '[') {
+            size_t j = i + 1;
+            if (j < n && p[j] == '^') j++;
+            if (j < n && p[j] == ']') j++;
+            while (j < n && p[j] != ']') j += (p[j] == '\\' || (p[j] == '[' && j + 1 < n && p[j + 1] == ':')) ? 2 : 1;
+            i = j + 1;
+        } else {
+            i += t ? t : 1;
+        }
+    }
+    re->suf_len = ks - s0;
 }
 
 /* ---- compile ------------------------------------------------------------------------ */
@@ -284,6 +448,7 @@ static int match_re_build(match_re **out, const char *pat, size_t len, int flags
         match_re_free(re);
         return err_set(err, CAIRN_ENOMEM, "out of memory compiling %s", what);
     }
+    if (re->kind == RE_RE2) match_re_required(re, pat, len);
     if (re->kind == RE_RE2 || (flags & MATCH_RE_CAPTURE)) {
         rc = match_re2_build(re, pat, len, flags, what, pre, err);
         if (rc) {
@@ -322,7 +487,7 @@ static int match_lit_eq(const match_re *re, size_t i, const char *s, size_t n)
 static int match_lit_in(const match_re *re, size_t i, const char *s, size_t n)
 {
     size_t ln = re->off[i + 1] - re->off[i];
-    return ln == 0 || (ln <= n && memmem(s, n, re->lits + re->off[i], ln) != NULL);
+    return match_find(s, n, re->lits + re->off[i], ln, 0);
 }
 
 int match_re_exec(const match_re *re, const char *s, size_t len)
@@ -338,13 +503,28 @@ int match_re_exec(const match_re *re, const char *s, size_t len)
         if (!re->anchored) return match_lit_in(re, 0, s, len);
         return len >= ln && memcmp(s + len - ln, re->lits, ln) == 0;
     case RE_CONTAINS: return match_lit_in(re, 0, s, len);
+    case RE_ICASE:
+        if (!re->anchored) return match_find(s, len, re->lits, ln, 1);
+        if (len != ln) return 0;
+        for (size_t i = 0; i < ln; i++)
+            if (match_lower((unsigned char)s[i]) != (unsigned char)re->lits[i]) return 0;
+        return 1;
     case RE_SET:
         for (size_t i = 0; i < re->n_alt; i++)
             if (re->anchored ? match_lit_eq(re, i, s, len) : match_lit_in(re, i, s, len)) return 1;
         return 0;
     default: break;
     }
-    int rc = re2s_match(re->re2, s, len, re->anchored ? RE2S_ANCHOR_BOTH : RE2S_UNANCHORED);
+    if (re->anchored) {
+        if (re->pre_len && (len < re->pre_len || memcmp(s, re->lits, re->pre_len) != 0)) return 0;
+        if (re->suf_len && (len < re->suf_len || memcmp(s + len - re->suf_len, re->lits + re->pre_len, re->suf_len) != 0))
+            return 0;
+    } else if (re->pre_len >= re->suf_len) {
+        if (!match_find(s, len, re->lits, re->pre_len, 0)) return 0;
+    } else if (!match_find(s, len, re->lits + re->pre_len, re->suf_len, 0)) {
+        return 0;
+    }
+    int rc = re2s_match(re->re2, len ? s : "", len, re->anchored ? RE2S_ANCHOR_BOTH : RE2S_UNANCHORED);
     return rc >= 0 ? rc : CAIRN_ENOMEM;
 }
 

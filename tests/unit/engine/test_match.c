@@ -177,7 +177,7 @@ static void test_match_fast_paths_taken(void **state)
     } cases[] = {
         {"abc", 1}, {"a\\.b", 1}, {"", 1}, {"a|b|c", 1}, {"(a|bb)", 1}, {"(?:a|bb)", 1}, {"|x", 1},
         {"pre.*", 1}, {".*suf", 1}, {".*mid.*", 1}, {".*", 1}, {".+", 1}, {"a\\|b", 1},
-        {"a.c", 0}, {"(?i)abc", 0}, {"a+", 0}, {"(a)|(b)", 0}, {"pre.*x.*", 0}, {".*?x", 0}, {"\\d", 0},
+        {"a.c", 0}, {"(?i)abc", 1}, {"(?i)ask", 0}, {"(?i)a.c", 0}, {"a+", 0}, {"(a)|(b)", 0}, {"pre.*x.*", 0}, {".*?x", 0}, {"\\d", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         match_re *re;
@@ -213,8 +213,8 @@ static void test_match_fast_agrees_with_re2(void **state)
 {
     (void)state;
     static const char *pats[] = {"ab", "", "a|b|ab", "a\\.b|ba", "ab.*", ".*ba", ".*ab.*", ".*", ".+",
-                                 "(a|b\\.)", "(?:ab|a|)", "b\\-a"};
-    static const char alpha[] = "ab.-\n";
+                                 "(a|b\\.)", "(?:ab|a|)", "b\\-a", "(?i)ab", "(?i)a-"};
+    static const char alpha[] = "ab.-\nAB";
     t_rng_reset();
     for (size_t p = 0; p < sizeof pats / sizeof pats[0]; p++) {
         for (int anch = 0; anch < 2; anch++) {
@@ -236,6 +236,58 @@ static void test_match_fast_agrees_with_re2(void **state)
             }
             match_re_free(f);
             match_re_free(s);
+        }
+    }
+}
+
+/* Patterns RE2 runs get required prefix/suffix literals checked first; that
+ * prefilter must never change an answer. "(?:p)(?:)" has no prefilter. */
+static void test_match_required_literals_agree(void **state)
+{
+    (void)state;
+    static const char *pats[] = {"ab\\d*", "a+b", "ab[.-]*ba", "a.b", "\\.a+b\\-", "ab*", "a\\.+b", "(ab)?a",
+                                 "a|b.", "[a-]b", "ab{2}", "a{2}b", "a(b|.)a", "ba?", "a.*?b", "\\d+ms",
+                                 "a\\b", "x*ab", "ab$", "^ab.", "[ab]+b-", "a\\-\\.b+", "\\141b",
+                                 "\\x61b", "\\x{61}b", "\\pLb", "\\p{L}-", "b\\061"};
+    static const char alpha[] = "ab.-\n1ms";
+    t_rng_reset();
+    for (size_t p = 0; p < sizeof pats / sizeof pats[0]; p++) {
+        for (int anch = 0; anch < 2; anch++) {
+            char slow[64];
+            snprintf(slow, sizeof slow, "(?:%s)(?:)", pats[p]);
+            match_re *f, *s;
+            assert_int_equal(match_re_compile(&f, pats[p], strlen(pats[p]), anch, NULL), CAIRN_OK);
+            assert_int_equal(match_re_compile(&s, slow, strlen(slow), anch, NULL), CAIRN_OK);
+            for (int i = 0; i < 3000; i++) {
+                char str[10];
+                size_t n = t_randn(9);
+                for (size_t j = 0; j < n; j++) str[j] = alpha[t_randn(sizeof alpha - 1)];
+                int a = match_re_exec(f, str, n), b = match_re_exec(s, str, n);
+                if (a != b) fail_msg("pattern %s anchored=%d on \"%.*s\": %d, without prefilter %d", pats[p], anch, (int)n, str, a, b);
+            }
+            match_re_free(f);
+            match_re_free(s);
+        }
+    }
+    /* the SIMD literal search at every alignment and length around 16 */
+    char h[80];
+    for (size_t n = 0; n < sizeof h; n++) {
+        memset(h, 'x', sizeof h);
+        for (size_t at = 0; at + 3 <= n; at++) {
+            memset(h, 'x', sizeof h);
+            memcpy(h + at, "Foo", 3);
+            match_re *re;
+            assert_int_equal(match_re_compile(&re, ".*foo.*", 7, 0, NULL), CAIRN_OK);
+            assert_int_equal(match_re_exec(re, h, n), 0);
+            match_re_free(re);
+            assert_int_equal(match_re_compile(&re, "(?i)fOo", 7, 0, NULL), CAIRN_OK);
+            assert_int_equal(match_re_exec(re, h, n), 1);
+            assert_int_equal(match_re_exec(re, h, at + 2), 0);
+            match_re_free(re);
+            h[at] = 'f';
+            assert_int_equal(match_re_compile(&re, ".*foo.*", 7, 0, NULL), CAIRN_OK);
+            assert_int_equal(match_re_exec(re, h, n), 1);
+            match_re_free(re);
         }
     }
 }
@@ -490,6 +542,7 @@ int main(void)
         cmocka_unit_test(test_match_bad_regex),
         cmocka_unit_test(test_match_fast_paths_taken),
         cmocka_unit_test(test_match_fast_agrees_with_re2),
+        cmocka_unit_test(test_match_required_literals_agree),
         cmocka_unit_test(test_match_line_filter_unanchored),
         cmocka_unit_test(test_match_repeat_limits),
         cmocka_unit_test(test_match_re2_syntax),
