@@ -100,6 +100,11 @@ $(BUILD)/tests/crash/%: $(BUILD)/tests/crash/%.o $(SUP_OBJS) $(BUILD)/libcairn.a
 	$(CC) $(LDFLAGS) -o $@ $< $(SUP_OBJS) $(BUILD)/libcairn.a $(CMOCKA_LIBS) $(PKG_LIBS)
 
 # Corpus replay: each fuzz target linked with a plain main() driver (no clang needed).
+# fuzz_params exercises the API parameter parsers, which live in api/: it links the server objects too.
+$(BUILD)/replay/fuzz_params: $(BUILD)/tests/fuzz/fuzz_params.o $(BUILD)/tests/fuzz/replay_main.o $(API_TEST_OBJS) $(BUILD)/libcairn.a
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/fuzz/replay_main.o $(API_TEST_OBJS) $(BUILD)/libcairn.a $(PKG_LIBS)
+
 $(BUILD)/replay/%: $(BUILD)/tests/fuzz/%.o $(BUILD)/tests/fuzz/replay_main.o $(BUILD)/libcairn.a
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $< $(BUILD)/tests/fuzz/replay_main.o $(BUILD)/libcairn.a $(PKG_LIBS)
@@ -125,13 +130,14 @@ asan:
 
 # libFuzzer binaries: a separate clang build of the library.
 FUZZ_BUILD := build/fuzzlib
+FUZZ_API_OBJS := $(patsubst %.c,$(FUZZ_BUILD)/%.o,$(filter-out api/main.c,$(APP_SRCS)))
 fuzz:
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang CXX=clang++ OPT="-O1 -g" \
-	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" $(FUZZ_BUILD)/libcairn.a
+	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" $(FUZZ_BUILD)/libcairn.a $(FUZZ_API_OBJS)
 	@mkdir -p build/fuzz
-	@set -e; for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); \
-	  clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Iengine -Iquery -Iingest -I$(FUZZ_BUILD)/query -I$(FUZZ_BUILD)/ingest $(PKG_CFLAGS) \
-	    -o build/fuzz/$$n $$f $(FUZZ_BUILD)/libcairn.a $(PKG_LIBS); done
+	@set -e; for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); extra=; [ $$n != fuzz_params ] || extra="$(FUZZ_API_OBJS)"; \
+	  clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Iengine -Iquery -Iingest -Iapi -I$(FUZZ_BUILD)/query -I$(FUZZ_BUILD)/ingest $(PKG_CFLAGS) \
+	    -o build/fuzz/$$n $$f $$extra $(FUZZ_BUILD)/libcairn.a $(PKG_LIBS); done
 
 # make fuzz-long: every libFuzzer target for FUZZ_LONG_SECONDS (default 300) each, new
 # inputs kept in its corpus (commit the interesting ones), crashes under build/fuzz-artifacts.
