@@ -68,6 +68,104 @@ static int idx_pkey(buf *k, int kind, const char *name, size_t nn, const char *v
     return CAIRN_OK;
 }
 
+/*
+ * Long labels. LMDB keys are at most IDX_KEY_MAX bytes, so a pair whose plain
+ * key `kind name 0x00 value` would be longer is stored under a hashed key
+ *     kind|0x80, XXH3(name) u64 BE, XXH3(value) u64 BE, seq u32 BE
+ * (21 bytes, docs/format/lmdb.md). Every id under one hashed key has exactly
+ * that name and value: idx_long_find compares them with the first id's series
+ * record, and a different pair with the same hashes gets the next seq. So the
+ * full name and value of a hashed key are read from any one of its series.
+ * Pairs that fit keep the plain layout, so existing data directories read as
+ * before.
+ */
+#define IDX_KEY_MAX 511 /* LMDB's default MDB_MAXKEYSIZE; kv_open checks the library agrees */
+#define IDX_LONG 0x80   /* or-ed into the kind byte of a hashed key */
+#define IDX_LKEY_BYTES 21
+
+static int idx_rec_parse(const void *v, size_t vn, int *kind, int64_t *mint, int64_t *maxt, const uint8_t **canon,
+                         size_t *len);
+
+static int idx_fits(size_t nn, size_t vn) { return 1 + nn + 1 + vn <= IDX_KEY_MAX; }
+
+/* The 9-byte prefix of every hashed key of a name, and the 17 of a (name, value). */
+static void idx_lprefix(uint8_t out[17], int kind, const char *name, size_t nn, const char *val, size_t vn)
+{
+    out[0] = (uint8_t)(kind | IDX_LONG);
+    be64_put(out + 1, labels_hash((const uint8_t *)name, nn));
+    if (val) be64_put(out + 9, labels_hash((const uint8_t *)val, vn));
+}
+
+/* The value of label `name` in series `id`'s record (a view until the txn ends).
+ * 1 found, 0 the series has no such label, or a code. */
+static int idx_rec_value(kv_txn *t, const void *id_be, const char *name, size_t nn, const char **val, size_t *vn)
+{
+    const void *rv;
+    size_t rn;
+    const uint8_t *cn;
+    size_t cl;
+    int rc = kv_get(t, KV_SERIES, id_be, 4, &rv, &rn);
+    if (rc) return rc == CAIRN_NOTFOUND ? CAIRN_ECORRUPT : rc;
+    if (idx_rec_parse(rv, rn, NULL, NULL, NULL, &cn, &cl)) return CAIRN_ECORRUPT;
+    labels_it it;
+    cairn_label l;
+    rc = labels_it_init(&it, cn, cl);
+    while (!rc && (rc = labels_it_next(&it, &l)) == 1) {
+        rc = CAIRN_OK;
+        if (l.name_len == nn && memcmp(l.name, name, nn) == 0) {
+            *val = l.value, *vn = l.value_len;
+            return 1;
+        }
+    }
+    return rc < 0 ? rc : 0;
+}
+
+/*
+ * Find the hashed key holding exactly (name, value): 1 and key, 0 and the key
+ * a new posting for it should use (the next free seq), or a code. If c is
+ * given it is left on the key found.
+ */
+static int idx_long_find(kv_txn *t, kv_cur *c, int kind, const char *name, size_t nn, const char *val, size_t vn,
+                         uint8_t key[IDX_LKEY_BYTES])
+{
+    idx_lprefix(key, kind, name, nn, val, vn);
+    be32_put(key + 17, 0);
+    kv_cur *own = NULL;
+    if (!c) {
+        RETURN_IF_ERR(kv_cur_open(t, KV_POSTINGS, &own));
+        c = own;
+    }
+    const void *ko, *v;
+    size_t kon, von;
+    uint32_t next = 0;
+    int rc = kv_cur_seek(c, key, IDX_LKEY_BYTES, &ko, &kon, &v, &von);
+    while (rc == CAIRN_OK && kon == IDX_LKEY_BYTES && memcmp(ko, key, 17) == 0) {
+        if (von != 4) {
+            rc = CAIRN_ECORRUPT;
+            break;
+        }
+        const char *sv;
+        size_t sn;
+        int f = idx_rec_value(t, v, name, nn, &sv, &sn);
+        if (f < 0) {
+            rc = f;
+            break;
+        }
+        uint32_t seq = be32_get((const uint8_t *)ko + 17);
+        if (f == 1 && sn == vn && memcmp(sv, val, vn) == 0) {
+            be32_put(key + 17, seq);
+            kv_cur_close(own);
+            return 1;
+        }
+        next = seq + 1; /* a collision of both hashes: the next seq */
+        rc = kv_cur_next_key(c, &ko, &kon, &v, &von);
+    }
+    kv_cur_close(own);
+    if (rc != CAIRN_OK && rc != CAIRN_NOTFOUND) return rc;
+    be32_put(key + 17, next);
+    return 0;
+}
+
 /* ---- series records ------------------------------------------------------------------------ */
 
 static int idx_rec_parse(const void *v, size_t vn, int *kind, int64_t *mint, int64_t *maxt, const uint8_t **canon,
@@ -110,6 +208,13 @@ int idx_add_series(kv_txn *t, uint32_t id, int kind, const uint8_t *canon, size_
     cairn_label l;
     rc = labels_it_init(&it, canon, len);
     while (!rc && (rc = labels_it_next(&it, &l)) == 1) {
+        if (!idx_fits(l.name_len, l.value_len)) {
+            uint8_t lk[IDX_LKEY_BYTES];
+            rc = idx_long_find(t, NULL, kind, l.name, l.name_len, l.value, l.value_len, lk);
+            if (rc >= 0) rc = idx_store->add(t, KV_POSTINGS, lk, sizeof lk, id, err);
+            else rc = err_set(err, rc, "series %u: reading the postings of a long label", id);
+            continue;
+        }
         rc = idx_pkey(&k, kind, l.name, l.name_len, l.value, l.value_len);
         if (rc) rc = err_set(err, CAIRN_ENOMEM, "out of memory indexing series %u", id);
         else rc = idx_store->add(t, KV_POSTINGS, k.p, k.len, id, err);
@@ -222,6 +327,69 @@ int idx_scan_series(kv_txn *t,
 
 /* ---- select --------------------------------------------------------------------------------- */
 
+/*
+ * Call fn for every hashed key of (kind, name) with the full value (read from
+ * the key's first series); c is on the key, so fn may read its postings.
+ * Stops at fn's nonzero return, which it returns.
+ */
+typedef int (*idx_long_fn)(void *ctx, kv_cur *c, const char *val, size_t vn);
+
+static int idx_long_each(kv_txn *t, int kind, const char *name, size_t nn, idx_long_fn fn, void *ctx)
+{
+    uint8_t pre[17];
+    idx_lprefix(pre, kind, name, nn, NULL, 0);
+    kv_cur *c;
+    RETURN_IF_ERR(kv_cur_open(t, KV_POSTINGS, &c));
+    const void *ko, *v;
+    size_t kon, von;
+    int rc = kv_cur_seek(c, pre, 9, &ko, &kon, &v, &von);
+    while (rc == CAIRN_OK && kon == IDX_LKEY_BYTES && memcmp(ko, pre, 9) == 0) {
+        const char *sv;
+        size_t sn;
+        int f = von == 4 ? idx_rec_value(t, v, name, nn, &sv, &sn) : CAIRN_ECORRUPT;
+        if (f < 0) {
+            rc = f;
+            break;
+        }
+        if (f == 1 && !idx_fits(nn, sn)) { /* else another name with the same hash */
+            rc = fn(ctx, c, sv, sn);
+            if (rc) break;
+        }
+        rc = kv_cur_next_key(c, &ko, &kon, &v, &von);
+    }
+    kv_cur_close(c);
+    return rc == CAIRN_NOTFOUND ? CAIRN_OK : rc;
+}
+
+typedef struct idx_scan_ctx {
+    const match *m;
+    int want, lists;
+    postings_list *out;
+    cairn_err *err;
+} idx_scan_ctx;
+
+static int idx_long_scan_fn(void *ctx, kv_cur *c, const char *val, size_t vn)
+{
+    idx_scan_ctx *x = ctx;
+    int r = match_value(x->m, val, vn);
+    if (r < 0)
+        return err_set(x->err, r, "matcher on label \"%.*s\": regex failed on a value (%s)", (int)x->m->name_len,
+                       x->m->name, r == CAIRN_ELIMIT ? "match limit" : "out of memory");
+    if (r != x->want) return CAIRN_OK;
+    x->lists++;
+    return postings_lmdb_read_cur(c, x->out);
+}
+
+/* The hashed-key half of a value scan: postings of the long values of m->name that match == want. */
+static int idx_long_scan(kv_txn *t, int kind, const match *m, int want, postings_list *out, int *lists,
+                         cairn_err *err)
+{
+    idx_scan_ctx x = {m, want, 0, out, err};
+    int rc = idx_long_each(t, kind, m->name, m->name_len, idx_long_scan_fn, &x);
+    *lists += x.lists;
+    return rc;
+}
+
 /* Union (into out) of the postings of values of m->name for which match_value(m, v) == want. */
 static int idx_values_union(kv_txn *t, int kind, const match *m, int want, postings_list *out, cairn_err *err)
 {
@@ -244,6 +412,13 @@ static int idx_values_union(kv_txn *t, int kind, const match *m, int want, posti
             if (lens[i] == 0) continue; /* "absent" is not a posting */
             for (int j = 0; j < i; j++) /* a|a */
                 if (lens[j] == lens[i] && memcmp(vals[j], vals[i], lens[i]) == 0) goto next;
+            if (!idx_fits(m->name_len, lens[i])) {
+                uint8_t lk[IDX_LKEY_BYTES];
+                rc = idx_long_find(t, NULL, kind, m->name, m->name_len, vals[i], lens[i], lk);
+                if (rc == 1) rc = idx_store->read(t, KV_POSTINGS, lk, sizeof lk, out), lists++;
+                if (rc == CAIRN_NOTFOUND) rc = CAIRN_OK;
+                continue;
+            }
             rc = idx_pkey(&k, kind, m->name, m->name_len, vals[i], lens[i]);
             if (!rc) rc = idx_store->read(t, KV_POSTINGS, k.p, k.len, out);
             if (rc == CAIRN_NOTFOUND) rc = CAIRN_OK;
@@ -257,6 +432,8 @@ static int idx_values_union(kv_txn *t, int kind, const match *m, int want, posti
     const char *pre = "";
     size_t pn = 0;
     if (want) match_prefix(m, &pre, &pn);
+    rc = idx_long_scan(t, kind, m, want, out, &lists, err);
+    if (rc || !idx_fits(m->name_len, pn)) goto done; /* a name or prefix too long for a plain key */
     rc = idx_pkey(&k, kind, m->name, m->name_len, pre, pn);
     if (rc) goto done;
     size_t vstart = 1 + m->name_len + 1;
@@ -477,6 +654,71 @@ static int idx_posting_kept(kv_cur *c, idx_keep_fn keep, void *kctx)
     return postings_lmdb_each_cur(c, idx_any_fn, &a);
 }
 
+/* idx_long_each callback: push the value when some id of the key passes keep. */
+typedef struct idx_keep_strs {
+    idx_keep_fn keep;
+    void *kctx;
+    idx_strs *out;
+} idx_keep_strs;
+
+static int idx_keep_push(void *ctx, kv_cur *c, const char *val, size_t vn)
+{
+    idx_keep_strs *x = ctx;
+    int kept = idx_posting_kept(c, x->keep, x->kctx);
+    if (kept <= 0) return kept;
+    return idx_strs_push(x->out, val, vn);
+}
+
+/* Names of the hashed keys of kind whose series pass keep (views until the txn ends), unsorted. */
+static int idx_long_names(kv_txn *t, int kind, idx_keep_fn keep, void *kctx, idx_strs *out)
+{
+    uint8_t first = (uint8_t)(kind | IDX_LONG);
+    kv_cur *c;
+    RETURN_IF_ERR(kv_cur_open(t, KV_POSTINGS, &c));
+    const void *ko, *v;
+    size_t kon, von;
+    int rc = kv_cur_seek(c, &first, 1, &ko, &kon, &v, &von);
+    while (rc == CAIRN_OK && kon >= 1 && ((const uint8_t *)ko)[0] == first) {
+        if (kon != IDX_LKEY_BYTES || von != 4) {
+            rc = CAIRN_ECORRUPT;
+            break;
+        }
+        int kept = idx_posting_kept(c, keep, kctx);
+        if (kept < 0) {
+            rc = kept;
+            break;
+        }
+        if (kept) {
+            /* the name: a label of the first series that needs a hashed key and hashes here */
+            const void *rv;
+            size_t rn;
+            const uint8_t *cn;
+            size_t cl;
+            rc = kv_get(t, KV_SERIES, v, 4, &rv, &rn);
+            if (rc || idx_rec_parse(rv, rn, NULL, NULL, NULL, &cn, &cl)) {
+                rc = CAIRN_ECORRUPT;
+                break;
+            }
+            uint64_t hn = be64_get((const uint8_t *)ko + 1);
+            labels_it it;
+            cairn_label l;
+            rc = labels_it_init(&it, cn, cl);
+            while (!rc && (rc = labels_it_next(&it, &l)) == 1) {
+                rc = CAIRN_OK;
+                if (!idx_fits(l.name_len, l.value_len) &&
+                    labels_hash((const uint8_t *)l.name, l.name_len) == hn) {
+                    rc = idx_strs_push(out, l.name, l.name_len);
+                    break;
+                }
+            }
+            if (rc < 0) break;
+        }
+        rc = kv_cur_next_key(c, &ko, &kon, &v, &von);
+    }
+    kv_cur_close(c);
+    return rc == CAIRN_NOTFOUND ? CAIRN_OK : rc;
+}
+
 int idx_label_names(kv_txn *t, int kind, const idx_ids *ids, idx_keep_fn keep, void *kctx,
                     int (*emit)(void *ctx, const char *s, size_t n), void *ectx, cairn_err *err)
 {
@@ -489,11 +731,26 @@ int idx_label_names(kv_txn *t, int kind, const idx_ids *ids, idx_keep_fn keep, v
         mem_free(names.v, names.cap * sizeof *names.v);
         return rc;
     }
+    /* Names with long values (hashed keys), sorted and unique, merged into the walk below. */
+    idx_strs ln = {0};
+    rc = idx_long_names(t, kind, keep, kctx, &ln);
+    if (rc) {
+        mem_free(ln.v, ln.cap * sizeof *ln.v);
+        return err_set(err, rc, "label names: reading the names of long labels");
+    }
+    size_t lk = 0, li = 0;
+    if (ln.n) qsort(ln.v, ln.n, sizeof *ln.v, idx_str_cmp);
+    for (size_t i = 0; i < ln.n; i++)
+        if (!i || idx_str_cmp(&ln.v[i - 1], &ln.v[i])) ln.v[lk++] = ln.v[i];
+    ln.n = lk;
     /* Walk postings keys `kind name 0x00 value`: names arrive sorted; skip a name's
      * remaining values by seeking to `kind name 0x01` once one value qualifies. */
     kv_cur *c;
     rc = kv_cur_open(t, KV_POSTINGS, &c);
-    if (rc) return err_set(err, rc, "label names: cursor");
+    if (rc) {
+        mem_free(ln.v, ln.cap * sizeof *ln.v);
+        return err_set(err, rc, "label names: cursor");
+    }
     uint8_t seek[2 + 1024];
     const void *ko;
     size_t kon;
@@ -514,7 +771,12 @@ int idx_label_names(kv_txn *t, int kind, const idx_ids *ids, idx_keep_fn keep, v
             break;
         }
         if (kept) {
-            rc = emit(ectx, (const char *)kp + 1, nn);
+            idx_str pn = {(const char *)kp + 1, nn};
+            int cmp = -1;
+            while (!rc && li < ln.n && (cmp = idx_str_cmp(&ln.v[li], &pn)) < 0)
+                rc = emit(ectx, ln.v[li].s, ln.v[li].n), li++;
+            if (!rc && li < ln.n && cmp == 0) li++; /* the same name also has long values */
+            if (!rc) rc = emit(ectx, pn.s, pn.n);
             if (rc) break;
             if (nn + 2 > sizeof seek) {
                 rc = kv_cur_next_key(c, &ko, &kon, NULL, NULL);
@@ -528,8 +790,11 @@ int idx_label_names(kv_txn *t, int kind, const idx_ids *ids, idx_keep_fn keep, v
             rc = kv_cur_next_key(c, &ko, &kon, NULL, NULL);
         }
     }
+    if (rc == CAIRN_NOTFOUND) rc = CAIRN_OK;
+    while (!rc && li < ln.n) rc = emit(ectx, ln.v[li].s, ln.v[li].n), li++;
     kv_cur_close(c);
-    return rc == CAIRN_NOTFOUND ? CAIRN_OK : rc;
+    mem_free(ln.v, ln.cap * sizeof *ln.v);
+    return rc;
 }
 
 int idx_label_values(kv_txn *t, int kind, const char *name, size_t name_len, const idx_ids *ids,
@@ -546,17 +811,37 @@ int idx_label_values(kv_txn *t, int kind, const char *name, size_t name_len, con
         return rc;
     }
     if (name_len == 0) return CAIRN_OK; /* no label has an empty name */
+    /* long values (hashed keys) first, sorted, then merged into the sorted plain ones */
+    idx_strs lv = {0};
+    idx_keep_strs kx = {keep, kctx, &lv};
+    rc = idx_long_each(t, kind, name, name_len, idx_keep_push, &kx);
+    if (rc) {
+        mem_free(lv.v, lv.cap * sizeof *lv.v);
+        return err_set(err, rc, "label values: reading the long values of \"%.*s\"", (int)name_len, name);
+    }
+    size_t li = 0;
+    if (lv.n) qsort(lv.v, lv.n, sizeof *lv.v, idx_str_cmp);
+    for (size_t i = 0; i < lv.n; i++)
+        if (!i || idx_str_cmp(&lv.v[li - 1], &lv.v[i])) lv.v[li++] = lv.v[i];
+    lv.n = li, li = 0;
+    if (!idx_fits(name_len, 0)) {
+        rc = idx_strs_emit(&lv, emit, ectx);
+        mem_free(lv.v, lv.cap * sizeof *lv.v);
+        return rc;
+    }
     buf k;
     buf_init(&k);
     rc = idx_pkey(&k, kind, name, name_len, "", 0);
     if (rc) {
         buf_free(&k);
+        mem_free(lv.v, lv.cap * sizeof *lv.v);
         return err_set(err, rc, "out of memory listing values of \"%.*s\"", (int)name_len, name);
     }
     kv_cur *c;
     rc = kv_cur_open(t, KV_POSTINGS, &c);
     if (rc) {
         buf_free(&k);
+        mem_free(lv.v, lv.cap * sizeof *lv.v);
         return err_set(err, rc, "label values: cursor");
     }
     const void *ko;
@@ -569,12 +854,17 @@ int idx_label_values(kv_txn *t, int kind, const char *name, size_t name_len, con
             break;
         }
         if (kept) {
-            rc = emit(ectx, (const char *)ko + k.len, kon - k.len);
+            idx_str pv = {(const char *)ko + k.len, kon - k.len};
+            while (!rc && li < lv.n && idx_str_cmp(&lv.v[li], &pv) < 0) rc = emit(ectx, lv.v[li].s, lv.v[li].n), li++;
+            if (!rc) rc = emit(ectx, pv.s, pv.n);
             if (rc) break;
         }
         rc = kv_cur_next_key(c, &ko, &kon, NULL, NULL);
     }
+    if (rc == CAIRN_NOTFOUND) rc = CAIRN_OK;
+    while (!rc && li < lv.n) rc = emit(ectx, lv.v[li].s, lv.v[li].n), li++;
     kv_cur_close(c);
     buf_free(&k);
-    return rc == CAIRN_NOTFOUND ? CAIRN_OK : rc;
+    mem_free(lv.v, lv.cap * sizeof *lv.v);
+    return rc;
 }

@@ -52,6 +52,7 @@
 #include "mem.h"
 
 #define KV_MAX_READERS 1024
+#define KV_MIN_KEY_BYTES 511 /* LMDB's default MDB_MAXKEYSIZE */
 
 struct kv {
     MDB_env *env;
@@ -187,6 +188,12 @@ int kv_open(const char *dir_z, uint64_t map_size, kv **out, cairn_err *err)
     }
     MDB_envinfo info;
     if (!mdb_env_info(k->env, &info)) k->map_size = info.me_mapsize; /* an existing file may be larger */
+    if (mdb_env_get_maxkeysize(k->env) < KV_MIN_KEY_BYTES) {
+        /* idx.c decides between plain and hashed postings keys at 511 bytes (docs/format/lmdb.md) */
+        rc = err_set(err, CAIRN_EINVAL, "this LMDB build accepts keys of %d bytes; cairn needs %d",
+                     mdb_env_get_maxkeysize(k->env), KV_MIN_KEY_BYTES);
+        goto fail;
+    }
 
     MDB_txn *txn;
     mrc = mdb_txn_begin(k->env, NULL, 0, &txn);

@@ -6,6 +6,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "idx.h"
@@ -597,6 +598,210 @@ static void test_idx_golden_layout(void **state)
     t_tmpdir_free(dir);
 }
 
+/* ---- long labels (issue 10, item 3) ------------------------------------------------------------ */
+
+/* A value (or name) too long for a plain LMDB key: hashed key, full value kept in the series record. */
+static char *rep_str(char c, size_t n, char last)
+{
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    memset(s, c, n);
+    if (last) s[n - 1] = last;
+    s[n] = 0;
+    return s;
+}
+
+static void add_set(kv_txn *t, uint32_t id, int kind, const cairn_label *ls, size_t n)
+{
+    buf b;
+    buf_init(&b);
+    cairn_err e;
+    assert_int_equal(labels_canon(ls, n, NULL, &b, &e), CAIRN_OK);
+    if (idx_add_series(t, id, kind, b.p, b.len, labels_hash(b.p, b.len), &e)) fail_msg("add %u: %s", id, e.msg);
+    buf_free(&b);
+}
+
+static size_t sel_ids(kv_txn *t, int op, const char *name, const char *value, uint32_t *out)
+{
+    cairn_matcher src = {op, name, strlen(name), value, strlen(value)};
+    match m;
+    cairn_err e;
+    if (match_compile(&m, &src, &e)) fail_msg("%s", e.msg);
+    idx_ids ids;
+    assert_int_equal(idx_select(t, M, &m, 1, NULL, NULL, &ids, &e), CAIRN_OK);
+    size_t n = ids.n;
+    if (out) memcpy(out, ids.v, n * sizeof *out);
+    idx_ids_free(&ids);
+    match_free(&m);
+    return n;
+}
+
+/* The hashed key of (kind, name, value) with seq. */
+static void long_key(uint8_t k[21], int kind, const char *name, const char *val, uint32_t seq)
+{
+    k[0] = (uint8_t)(kind | 0x80);
+    be64_put(k + 1, labels_hash((const uint8_t *)name, strlen(name)));
+    be64_put(k + 9, labels_hash((const uint8_t *)val, strlen(val)));
+    be32_put(k + 17, seq);
+}
+
+/* Strings of any length, owned. */
+typedef struct lstrs {
+    char **v;
+    size_t n, cap;
+} lstrs;
+
+static int lcollect(void *ctx, const char *s, size_t n)
+{
+    lstrs *c = ctx;
+    if (c->n == c->cap) {
+        c->cap = c->cap ? 2 * c->cap : 16;
+        c->v = realloc(c->v, c->cap * sizeof *c->v);
+        assert_non_null(c->v);
+    }
+    c->v[c->n] = malloc(n + 1);
+    assert_non_null(c->v[c->n]);
+    memcpy(c->v[c->n], s, n);
+    c->v[c->n++][n] = 0;
+    return 0;
+}
+
+static void lclear(lstrs *c)
+{
+    for (size_t i = 0; i < c->n; i++) free(c->v[i]);
+    c->n = 0;
+}
+
+static void expect_lstrs(lstrs *c, const char *const *want, size_t n)
+{
+    if (c->n != n) fail_msg("got %zu strings, want %zu", c->n, n);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(c->v[i], want[i])) fail_msg("string %zu: got %.40s... (%zu bytes), want %.40s... (%zu bytes)", i, c->v[i], strlen(c->v[i]), want[i], strlen(want[i]));
+    }
+    lclear(c);
+}
+
+static void test_idx_long_labels(void **state)
+{
+    (void)state;
+    char *dir = t_tmpdir("idxlong");
+    kv *k;
+    kv_txn *t;
+    cairn_err e;
+    assert_int_equal(kv_open(dir, 64ULL << 20, &k, &e), CAIRN_OK);
+    assert_int_equal(kv_begin(k, 1, &t, &e), CAIRN_OK);
+    char *va = rep_str('a', 600, 0), *vc = rep_str('a', 600, 'b'), *vf = rep_str('c', 4096, 0);
+    char *nm = rep_str('n', 600, 0), *edge = rep_str('e', 511 - 5, 0), *edge1 = rep_str('e', 511 - 4, 0);
+    /* plain keys up to 511 bytes: 1 + "cmd" + 1 + 506 = 511 is plain, 507 is hashed */
+    cairn_label l0[] = {{"__name__", 8, "p", 1}, {"cmd", 3, va, 600}};
+    cairn_label l1[] = {{"__name__", 8, "p", 1}, {"cmd", 3, va, 600}, {"x", 1, "1", 1}};
+    cairn_label l2[] = {{"__name__", 8, "q", 1}, {"cmd", 3, vc, 600}};
+    cairn_label l3[] = {{"__name__", 8, "q", 1}, {"cmd", 3, "short", 5}};
+    cairn_label l4[] = {{"__name__", 8, "r", 1}, {nm, 600, "v", 1}};
+    cairn_label l5[] = {{"__name__", 8, "r", 1}, {"cmd", 3, vf, 4096}};
+    cairn_label l6[] = {{"cmd", 3, edge, strlen(edge)}};
+    cairn_label l7[] = {{"cmd", 3, edge1, strlen(edge1)}};
+    add_set(t, 0, M, l0, 2);
+    add_set(t, 1, M, l1, 3);
+    add_set(t, 2, M, l2, 2);
+    add_set(t, 3, M, l3, 2);
+    add_set(t, 4, M, l4, 2);
+    add_set(t, 5, M, l5, 2);
+    add_set(t, 6, M, l6, 1);
+    add_set(t, 7, M, l7, 1);
+    add_set(t, 8, G, l0, 2); /* same labels, other kind: never mixes */
+
+    uint32_t ids[16];
+    assert_int_equal(sel_ids(t, EQ, "cmd", va, ids), 2);
+    assert_int_equal(ids[0], 0), assert_int_equal(ids[1], 1);
+    assert_int_equal(sel_ids(t, EQ, "cmd", vc, ids), 1), assert_int_equal(ids[0], 2);
+    assert_int_equal(sel_ids(t, EQ, "cmd", vf, ids), 1), assert_int_equal(ids[0], 5);
+    assert_int_equal(sel_ids(t, EQ, "cmd", edge, ids), 1), assert_int_equal(ids[0], 6);
+    assert_int_equal(sel_ids(t, EQ, "cmd", edge1, ids), 1), assert_int_equal(ids[0], 7);
+    assert_int_equal(sel_ids(t, EQ, nm, "v", ids), 1), assert_int_equal(ids[0], 4);
+    /* regexes see the full value */
+    assert_int_equal(sel_ids(t, RE, "cmd", "a+", ids), 2);
+    assert_int_equal(sel_ids(t, RE, "cmd", "a+b", ids), 1), assert_int_equal(ids[0], 2);
+    assert_int_equal(sel_ids(t, RE, "cmd", "aaaa.*", ids), 3);
+    assert_int_equal(sel_ids(t, RE, "cmd", "c+", ids), 1), assert_int_equal(ids[0], 5);
+    assert_int_equal(sel_ids(t, RE, "cmd", "e+", ids), 2);
+    assert_int_equal(sel_ids(t, RE, nm, "v|w", ids), 1), assert_int_equal(ids[0], 4);
+    /* a literal set mixing a long and a short value */
+    char *alt = malloc(700);
+    snprintf(alt, 700, "short|%s", va);
+    assert_int_equal(sel_ids(t, RE, "cmd", alt, ids), 3);
+    free(alt);
+    /* negative matchers subtract the long postings */
+    assert_int_equal(sel_ids(t, NE, "cmd", va, ids), 6);
+    assert_int_equal(sel_ids(t, NRE, "cmd", "a+", ids), 6);
+    assert_int_equal(sel_ids(t, NE, nm, "v", ids), 7);
+
+    /* label values: full values, sorted, merged with the plain ones */
+    lstrs c = {0};
+    assert_int_equal(idx_label_values(t, M, "cmd", 3, NULL, NULL, NULL, lcollect, &c, &e), CAIRN_OK);
+    const char *cv[] = {va, vc, vf, edge, edge1, "short"};
+    expect_lstrs(&c, cv, 6);
+    assert_int_equal(idx_label_values(t, M, nm, 600, NULL, NULL, NULL, lcollect, &c, &e), CAIRN_OK);
+    const char *nv[] = {"v"};
+    expect_lstrs(&c, nv, 1);
+    assert_int_equal(idx_label_values(t, G, "cmd", 3, NULL, NULL, NULL, lcollect, &c, &e), CAIRN_OK);
+    const char *gv[] = {va};
+    expect_lstrs(&c, gv, 1);
+    /* label names: the long name is there once, sorted among the others */
+    assert_int_equal(idx_label_names(t, M, NULL, NULL, NULL, lcollect, &c, &e), CAIRN_OK);
+    const char *mn[] = {"__name__", "cmd", nm, "x"};
+    expect_lstrs(&c, mn, 4);
+    /* through ids (the record path) too */
+    idx_ids some = {ids, 2, 2};
+    ids[0] = 0, ids[1] = 4;
+    assert_int_equal(idx_label_names(t, M, &some, NULL, NULL, lcollect, &c, &e), CAIRN_OK);
+    const char *sn[] = {"__name__", "cmd", nm};
+    expect_lstrs(&c, sn, 3);
+
+    /* golden: the hashed key of cmd=va holds ids 0 and 1; short pairs keep the plain layout */
+    uint8_t lk[21];
+    long_key(lk, M, "cmd", va, 0);
+    kv_cur *cu;
+    const void *v;
+    size_t vn;
+    assert_int_equal(kv_cur_open(t, KV_POSTINGS, &cu), CAIRN_OK);
+    assert_int_equal(kv_cur_seek_exact(cu, lk, sizeof lk, &v, &vn), CAIRN_OK);
+    assert_memory_equal(v, "\0\0\0\0", 4);
+    assert_int_equal(kv_cur_next_dup(cu, &v, &vn), CAIRN_OK);
+    assert_memory_equal(v, "\0\0\0\1", 4);
+    assert_int_equal(kv_cur_next_dup(cu, &v, &vn), CAIRN_NOTFOUND);
+    kv_cur_close(cu);
+    uint8_t pk[512];
+    pk[0] = M;
+    memcpy(pk + 1, "cmd", 3);
+    pk[4] = 0;
+    memcpy(pk + 5, edge, strlen(edge));
+    assert_int_equal(kv_get(t, KV_POSTINGS, pk, 5 + strlen(edge), &v, &vn), CAIRN_OK);
+    assert_memory_equal(v, "\0\0\0\6", 4);
+
+    /* a collision of both hashes: a key holding another value must not be merged into */
+    char *vz = rep_str('z', 700, 0), *vy = rep_str('y', 700, 0);
+    cairn_label ly[] = {{"cmd", 3, vy, 700}};
+    add_set(t, 9, M, ly, 1); /* cmd=vy, under its own key */
+    long_key(lk, M, "cmd", vz, 0);
+    assert_int_equal(kv_put(t, KV_POSTINGS, lk, sizeof lk, "\0\0\0\x09", 4, 0, &e), CAIRN_OK); /* vz's slot taken by vy */
+    cairn_label lz[] = {{"cmd", 3, vz, 700}};
+    add_set(t, 10, M, lz, 1);
+    assert_int_equal(sel_ids(t, EQ, "cmd", vz, ids), 1), assert_int_equal(ids[0], 10);
+    long_key(lk, M, "cmd", vz, 1);
+    assert_int_equal(kv_get(t, KV_POSTINGS, lk, sizeof lk, &v, &vn), CAIRN_OK); /* seq 1 */
+    assert_memory_equal(v, "\0\0\0\x0a", 4);
+    assert_int_equal(sel_ids(t, EQ, "cmd", vy, ids), 1), assert_int_equal(ids[0], 9);
+    assert_int_equal(idx_label_values(t, M, "cmd", 3, NULL, NULL, NULL, lcollect, &c, &e), CAIRN_OK);
+    assert_int_equal(c.n, 8); /* vy once although two keys lead to series 9 */
+    lclear(&c);
+    free(c.v);
+    kv_abort(t);
+    kv_close(k);
+    free(va), free(vc), free(vf), free(nm), free(edge), free(edge1), free(vz), free(vy);
+    t_tmpdir_free(dir);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -612,6 +817,7 @@ int main(void)
         T(test_idx_bad_input),
         T(test_idx_select_oom),
         cmocka_unit_test(test_idx_golden_layout),
+        cmocka_unit_test(test_idx_long_labels),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

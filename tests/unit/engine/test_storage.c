@@ -288,6 +288,83 @@ static void test_wal_missing_segment_refuses_open(void **state)
     assert_int_equal(samples_of(f, 39), 1);
 }
 
+/* ---- long label values (item 3) ----------------------------------------------------------- */
+
+static void check_long(fx *f, const char *cmd, const char *big, const char *lv)
+{
+    cairn_err e;
+    cairn_matcher m = {CAIRN_MATCH_EQ, "process_command_line", 20, cmd, strlen(cmd)};
+    cairn_series_set *set;
+    assert_int_equal(cairn_select(f->db, CAIRN_KIND_METRIC, &m, 1, INT64_MIN, INT64_MAX, &set, &e), CAIRN_OK);
+    assert_int_equal(cairn_series_set_count(set), 1);
+    uint64_t id;
+    const cairn_label *ls;
+    size_t nl;
+    assert_int_equal(cairn_series_set_next(set, &id, &ls, &nl), 1);
+    int seen = 0;
+    for (size_t i = 0; i < nl; i++)
+        if (ls[i].value_len == 4096 && memcmp(ls[i].value, big, 4096) == 0) seen = 1;
+    assert_true(seen);
+    cairn_series_set_close(set);
+    cairn_matcher re = {CAIRN_MATCH_RE, "big", 3, "y+", 2};
+    assert_int_equal(cairn_select(f->db, CAIRN_KIND_METRIC, &re, 1, INT64_MIN, INT64_MAX, &set, &e), CAIRN_OK);
+    assert_int_equal(cairn_series_set_count(set), 1);
+    cairn_series_set_close(set);
+    cairn_strings *st;
+    assert_int_equal(cairn_label_values(f->db, CAIRN_KIND_METRIC, "process_command_line", 20, NULL, 0, INT64_MIN,
+                                        INT64_MAX, &st, &e),
+                     CAIRN_OK);
+    assert_int_equal(cairn_strings_count(st), 2);
+    const char *v;
+    size_t vn;
+    assert_int_equal(cairn_strings_next(st, &v, &vn), 1);
+    assert_int_equal(vn, strlen(cmd));
+    assert_memory_equal(v, cmd, vn);
+    assert_int_equal(cairn_strings_next(st, &v, &vn), 1);
+    assert_int_equal(vn, 5);
+    cairn_strings_close(st);
+    cairn_matcher lm = {CAIRN_MATCH_EQ, "cmd", 3, lv, 2048};
+    assert_int_equal(cairn_select(f->db, CAIRN_KIND_LOG, &lm, 1, INT64_MIN, INT64_MAX, &set, &e), CAIRN_OK);
+    assert_int_equal(cairn_series_set_count(set), 1);
+    cairn_series_set_close(set);
+}
+
+/* An OTLP resource with a 600-byte process.command_line, a 4096-byte value and a 2048-byte
+ * stream label: stored, selected, listed in full, and still so after a restart. */
+static void test_long_label_values_end_to_end(void **state)
+{
+    fx *f = *state;
+    open_db(f);
+    char *cmd = malloc(601), *big = malloc(4097), *lv = malloc(2049);
+    assert_true(cmd && big && lv);
+    for (int i = 0; i < 600; i++) cmd[i] = (char)('a' + i % 26);
+    cmd[600] = 0;
+    memset(big, 'y', 4096), big[4096] = 0;
+    memset(lv, 'l', 2048), lv[2048] = 0;
+    cairn_batch *b = cairn_batch_new();
+    cairn_err e;
+    cairn_label ls[3] = {{"__name__", 8, "otel_up", 7}, {"process_command_line", 20, cmd, 600}, {"big", 3, big, 4096}};
+    int ref = cairn_batch_series(b, CAIRN_KIND_METRIC, ls, 3, &e);
+    assert_true(ref >= 0);
+    assert_int_equal(cairn_batch_sample(b, ref, T0, 1, &e), CAIRN_OK);
+    cairn_label ls2[2] = {{"__name__", 8, "otel_up", 7}, {"process_command_line", 20, "short", 5}};
+    ref = cairn_batch_series(b, CAIRN_KIND_METRIC, ls2, 2, &e);
+    assert_true(ref >= 0);
+    assert_int_equal(cairn_batch_sample(b, ref, T0, 2, &e), CAIRN_OK);
+    cairn_label ll[2] = {{"app", 3, "api", 3}, {"cmd", 3, lv, 2048}};
+    ref = cairn_batch_series(b, CAIRN_KIND_LOG, ll, 2, &e);
+    assert_true(ref >= 0);
+    assert_int_equal(cairn_batch_entry(b, ref, T0 * 1000000, "hello", 5, NULL, 0, &e), CAIRN_OK);
+    int rc = cairn_commit(f->db, b, &e);
+    if (rc) fail_msg("commit: %s", e.msg);
+    cairn_batch_free(b);
+    check_long(f, cmd, big, lv);
+    close_db(f);
+    open_db(f);
+    check_long(f, cmd, big, lv);
+    free(cmd), free(big), free(lv);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +372,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_disk_full_is_enospc, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_damage_mid_segment_through_open, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_missing_segment_refuses_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_long_label_values_end_to_end, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
