@@ -56,7 +56,10 @@
 /* RE2's own default: the program and both DFA caches of one regex share it. */
 #define MATCH_RE2_MAX_MEM ((int64_t)8 << 20)
 
-enum { RE_RE2 = 0, RE_SET, RE_PREFIX, RE_SUFFIX, RE_CONTAINS, RE_ANY, RE_NONEMPTY, RE_ICASE };
+enum { RE_RE2 = 0, RE_SET, RE_PREFIX, RE_SUFFIX, RE_CONTAINS, RE_ANY, RE_NONEMPTY, RE_ICASE, RE_SEQ };
+/* RE_SEQ: where the byte-class sequence must occur */
+enum { SEQ_EXACT, SEQ_PREFIX, SEQ_SUFFIX, SEQ_CONTAINS };
+#define MATCH_SEQ_MAX 64
 
 struct match_re {
     int kind;
@@ -68,6 +71,10 @@ struct match_re {
     size_t pat_len;    /* sizes of lits (pat_len + 1) and off (pat_len + 2) */
     re2s *re2;         /* RE_RE2, or any kind compiled with MATCH_RE_CAPTURE */
     size_t pre_len, suf_len; /* RE_RE2: literals every match starts/ends with, in lits */
+    uint64_t (*seq)[4];      /* RE_SEQ: one 256-bit byte set per position */
+    size_t seq_n;
+    int seq_mode;
+    size_t run_off, run_len; /* RE_SEQ: longest run of single-byte positions (bytes in lits) */
 };
 
 static int match_is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -162,13 +169,13 @@ static const char *match_re2_why(int why)
 
 static inline unsigned char match_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? (unsigned char)(c | 0x20) : c; }
 
-/* Does h[0..n) contain nd[0..m)? icase: nd is lower-case ASCII and h is compared
- * folded. Candidates come from the first and last needle bytes, 16 positions at
- * a time (SSE2), then the middle is compared. */
-static int match_find(const char *h, size_t n, const char *nd, size_t m, int icase)
+/* Where does h[0..n) first contain nd[0..m) (SIZE_MAX: nowhere)? icase: nd is
+ * lower-case ASCII and h is compared folded. Candidates come from the first and
+ * last needle bytes, 16 positions at a time (SSE2), then the middle is compared. */
+static size_t match_find_pos(const char *h, size_t n, const char *nd, size_t m, int icase)
 {
-    if (m == 0) return 1;
-    if (m > n) return 0;
+    if (m == 0) return 0;
+    if (m > n) return SIZE_MAX;
     const unsigned char *hs = (const unsigned char *)h, *ns = (const unsigned char *)nd;
     unsigned char f = ns[0], l = ns[m - 1];
     unsigned char ff = icase && f >= 'a' && f <= 'z' ? 0x20 : 0, lf = icase && l >= 'a' && l <= 'z' ? 0x20 : 0;
@@ -185,11 +192,11 @@ static int match_find(const char *h, size_t n, const char *nd, size_t m, int ica
             size_t j = i + (size_t)__builtin_ctz(mask);
             mask &= mask - 1;
             if (!icase) {
-                if (m <= 2 || memcmp(hs + j + 1, ns + 1, m - 2) == 0) return 1;
+                if (m <= 2 || memcmp(hs + j + 1, ns + 1, m - 2) == 0) return j;
             } else {
                 size_t k = 1;
                 while (k + 1 < m && match_lower(hs[j + k]) == ns[k]) k++;
-                if (k + 1 >= m) return 1;
+                if (k + 1 >= m) return j;
             }
         }
     }
@@ -200,9 +207,14 @@ static int match_find(const char *h, size_t n, const char *nd, size_t m, int ica
             while (k < m && match_lower(hs[i + k]) == ns[k]) k++;
         else
             while (k < m && hs[i + k] == ns[k]) k++;
-        if (k == m) return 1;
+        if (k == m) return i;
     }
-    return 0;
+    return SIZE_MAX;
+}
+
+static int match_find(const char *h, size_t n, const char *nd, size_t m, int icase)
+{
+    return match_find_pos(h, n, nd, m, icase) != SIZE_MAX;
 }
 
 /* ---- fast-path classification ------------------------------------------------------ */
@@ -330,6 +342,165 @@ static size_t match_esc_len(const char *p, size_t n, size_t i)
     return j - i;
 }
 
+/* ---- byte-class sequences ------------------------------------------------------------ */
+
+static void match_set_bit(uint64_t *m, unsigned c) { m[c >> 6] |= (uint64_t)1 << (c & 63); }
+
+static int match_perl_class(char d, uint64_t *m)
+{
+    switch (d) {
+    case 'd': for (unsigned c = '0'; c <= '9'; c++) match_set_bit(m, c); return 1;
+    case 'w':
+        for (unsigned c = 0; c < 128; c++)
+            if (match_is_alpha((char)c) || match_is_digit((char)c) || c == '_') match_set_bit(m, c);
+        return 1;
+    case 's': /* Go and RE2: [\t\n\f\r ] */
+        match_set_bit(m, '\t'), match_set_bit(m, '\n'), match_set_bit(m, '\f'), match_set_bit(m, '\r'),
+            match_set_bit(m, ' ');
+        return 1;
+    default: return 0;
+    }
+}
+
+/* A bracket class of ASCII members at p[i] == '['; returns the index after ']' or 0. */
+static size_t match_seq_class(const char *p, size_t n, size_t i, uint64_t *m)
+{
+    size_t j = i + 1;
+    if (j < n && p[j] == '^') return 0; /* a negated class also matches multi-byte characters */
+    int first = 1;
+    while (j < n && (p[j] != ']' || first)) {
+        unsigned lo;
+        char c;
+        if (p[j] == '\\') {
+            if (j + 1 < n && match_perl_class(p[j + 1], m)) {
+                j += 2, first = 0;
+                continue;
+            }
+            size_t t = match_lit_tok(p, n, j, &c);
+            if (!t) return 0;
+            lo = (unsigned char)c, j += t;
+        } else {
+            if ((unsigned char)p[j] >= 0x80 || (unsigned char)p[j] < 0x20 || p[j] == '[') return 0;
+            lo = (unsigned char)p[j++];
+        }
+        first = 0;
+        unsigned hi = lo;
+        if (j + 1 < n && p[j] == '-' && p[j + 1] != ']') {
+            if (p[j + 1] == '\\' || (unsigned char)p[j + 1] >= 0x80 || (unsigned char)p[j + 1] < 0x20 || p[j + 1] == '[')
+                return 0;
+            hi = (unsigned char)p[j + 1];
+            if (hi < lo) return 0; /* RE2 reports it */
+            j += 2;
+        }
+        for (unsigned x = lo; x <= hi; x++) match_set_bit(m, x);
+    }
+    return j < n ? j + 1 : 0;
+}
+
+/* Patterns that are a fixed sequence of single ASCII bytes or ASCII classes
+ * (`-[0-9a-f]{8}`, `\d\dms`, `[A-Z]{3}`), optionally after/before `.*`, are
+ * answered by testing byte sets at fixed offsets: exact, prefix, suffix or
+ * anywhere. `x+` first or last in the sequence counts as one `x` where the
+ * surrounding `.*` (or the unanchored search) absorbs the rest. Sets re->seq
+ * and RE_SEQ, or leaves the kind alone. CAIRN_ENOMEM or CAIRN_OK. */
+static int match_re_seq(match_re *re, const char *p, size_t n)
+{
+    int lead = n >= 2 && p[0] == '.' && p[1] == '*';
+    int trail = n >= 2 && p[n - 2] == '.' && p[n - 1] == '*' && !(n >= 3 && p[n - 3] == '\\');
+    size_t a = lead ? 2 : 0, b = trail ? n - 2 : n;
+    if (a >= b) return CAIRN_OK;
+    uint64_t(*seq)[4] = mem_calloc(MATCH_SEQ_MAX, sizeof *seq);
+    if (!seq) return CAIRN_ENOMEM;
+    size_t k = 0, i = a;
+    while (i < b) {
+        uint64_t m[4] = {0, 0, 0, 0};
+        char c;
+        size_t t;
+        if (p[i] == '\\' && i + 1 < b && match_perl_class(p[i + 1], m)) {
+            i += 2;
+        } else if (p[i] == '[') {
+            size_t e = match_seq_class(p, b, i, m);
+            if (!e) goto no;
+            i = e;
+        } else if ((t = match_lit_tok(p, b, i, &c))) {
+            match_set_bit(m, (unsigned char)c);
+            i += t;
+        } else {
+            goto no;
+        }
+        size_t rep = 1;
+        if (i < b && p[i] == '{') {
+            size_t j = i + 1, v = 0;
+            while (j < b && match_is_digit(p[j]) && v <= MATCH_SEQ_MAX) v = v * 10 + (size_t)(p[j++] - '0');
+            if (j == i + 1 || j >= b || p[j] != '}' || v == 0 || (p[i + 1] == '0')) goto no;
+            rep = v, i = j + 1;
+        } else if (i < b && p[i] == '+') {
+            int first = k == 0, last = i + 1 == b;
+            int absorbed = (first && (lead || !re->anchored)) || (last && (trail || !re->anchored));
+            if (!absorbed || (i + 1 < b && p[i + 1] == '?')) goto no;
+            i++;
+        }
+        if (i < b && match_is_quant(p[i])) goto no;
+        if (k + rep > MATCH_SEQ_MAX) goto no;
+        for (size_t r = 0; r < rep; r++) memcpy(seq[k++], m, sizeof m);
+    }
+    /* the longest run of single-byte positions, for a memmem-style search */
+    size_t best = 0, best_off = 0;
+    for (size_t x = 0; x < k;) {
+        size_t y = x;
+        while (y < k && __builtin_popcountll(seq[y][0]) + __builtin_popcountll(seq[y][1]) +
+                                __builtin_popcountll(seq[y][2]) + __builtin_popcountll(seq[y][3]) == 1)
+            y++;
+        if (y - x > best) best = y - x, best_off = x;
+        x = y > x ? y : x + 1;
+    }
+    for (size_t x = 0; x < best; x++)
+        for (unsigned c = 0; c < 256; c++)
+            if (seq[best_off + x][c >> 6] >> (c & 63) & 1) re->lits[x] = (char)c;
+    re->run_off = best_off, re->run_len = best;
+    re->seq = seq, re->seq_n = k, re->kind = RE_SEQ;
+    re->seq_mode = !re->anchored || (lead && trail) ? SEQ_CONTAINS : lead ? SEQ_SUFFIX : trail ? SEQ_PREFIX : SEQ_EXACT;
+    return CAIRN_OK;
+no:
+    mem_free(seq, MATCH_SEQ_MAX * sizeof *seq);
+    return CAIRN_OK;
+}
+
+static int match_seq_at(const match_re *re, const unsigned char *s)
+{
+    for (size_t a = 0; a < re->seq_n; a++)
+        if (!(re->seq[a][s[a] >> 6] >> (s[a] & 63) & 1)) return 0;
+    return 1;
+}
+
+static int match_seq_exec(const match_re *re, const char *s, size_t len)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t k = re->seq_n;
+    if (len < k) return 0;
+    switch (re->seq_mode) {
+    case SEQ_EXACT: return len == k && match_seq_at(re, u);
+    case SEQ_PREFIX: return match_seq_at(re, u);
+    case SEQ_SUFFIX: return match_seq_at(re, u + len - k);
+    default: break;
+    }
+    if (!re->run_len) {
+        for (size_t i = 0; i + k <= len; i++)
+            if (match_seq_at(re, u + i)) return 1;
+        return 0;
+    }
+    /* occurrences of the literal run, then the positions around it */
+    size_t pos = re->run_off, lim = len - (k - re->run_off - re->run_len);
+    while (pos < lim) {
+        size_t j = match_find_pos(s + pos, lim - pos, re->lits, re->run_len, 0);
+        if (j == SIZE_MAX) return 0;
+        j += pos;
+        if (match_seq_at(re, u + j - re->run_off)) return 1;
+        pos = j + 1;
+    }
+    return 0;
+}
+
 /* For a pattern RE2 runs: the literal every match must start with and the one
  * it must end with (as Prometheus' FastRegexMatcher extracts them), so most
  * non-matching values are turned down with a memcmp and never reach RE2. Only
@@ -398,6 +569,7 @@ void match_re_free(match_re *re)
 {
     if (!re) return;
     re2s_free(re->re2);
+    mem_free(re->seq, MATCH_SEQ_MAX * sizeof *re->seq);
     mem_free(re->lits, re->pat_len + 1);
     mem_free(re->off, (re->pat_len + 2) * sizeof *re->off);
     mem_free(re, sizeof *re);
@@ -444,6 +616,11 @@ static int match_re_build(match_re **out, const char *pat, size_t len, int flags
     if (!re) return err_set(err, CAIRN_ENOMEM, "out of memory compiling %s", what);
     re->anchored = (flags & MATCH_RE_ANCHORED) != 0;
     int rc = match_re_classify(re, pat, len);
+    if (rc) {
+        match_re_free(re);
+        return err_set(err, CAIRN_ENOMEM, "out of memory compiling %s", what);
+    }
+    if (re->kind == RE_RE2) rc = match_re_seq(re, pat, len);
     if (rc) {
         match_re_free(re);
         return err_set(err, CAIRN_ENOMEM, "out of memory compiling %s", what);
@@ -503,6 +680,7 @@ int match_re_exec(const match_re *re, const char *s, size_t len)
         if (!re->anchored) return match_lit_in(re, 0, s, len);
         return len >= ln && memcmp(s + len - ln, re->lits, ln) == 0;
     case RE_CONTAINS: return match_lit_in(re, 0, s, len);
+    case RE_SEQ: return match_seq_exec(re, s, len);
     case RE_ICASE:
         if (!re->anchored) return match_find(s, len, re->lits, ln, 1);
         if (len != ln) return 0;

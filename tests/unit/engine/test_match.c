@@ -177,7 +177,9 @@ static void test_match_fast_paths_taken(void **state)
     } cases[] = {
         {"abc", 1}, {"a\\.b", 1}, {"", 1}, {"a|b|c", 1}, {"(a|bb)", 1}, {"(?:a|bb)", 1}, {"|x", 1},
         {"pre.*", 1}, {".*suf", 1}, {".*mid.*", 1}, {".*", 1}, {".+", 1}, {"a\\|b", 1},
-        {"a.c", 0}, {"(?i)abc", 1}, {"(?i)ask", 0}, {"(?i)a.c", 0}, {"a+", 0}, {"(a)|(b)", 0}, {"pre.*x.*", 0}, {".*?x", 0}, {"\\d", 0},
+        {"a.c", 0}, {"(?i)abc", 1}, {"(?i)ask", 0}, {"(?i)a.c", 0}, {"a+", 0}, {"(a)|(b)", 0}, {"pre.*x.*", 0}, {".*?x", 0}, {"\\d", 1},
+        {".*-[0-9a-f]{8}", 1}, {"[A-Z]{3}-\\d\\d", 1}, {".*\\d+ms", 1}, {"\\d+ms", 0}, {"[^a]b", 0},
+        {"[[:alpha:]]x", 0}, {"a{2,3}", 0}, {"a.c\\d", 0}, {"\\d{65}", 0}, {"x[a-]?", 0},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         match_re *re;
@@ -248,8 +250,12 @@ static void test_match_required_literals_agree(void **state)
     static const char *pats[] = {"ab\\d*", "a+b", "ab[.-]*ba", "a.b", "\\.a+b\\-", "ab*", "a\\.+b", "(ab)?a",
                                  "a|b.", "[a-]b", "ab{2}", "a{2}b", "a(b|.)a", "ba?", "a.*?b", "\\d+ms",
                                  "a\\b", "x*ab", "ab$", "^ab.", "[ab]+b-", "a\\-\\.b+", "\\141b",
-                                 "\\x61b", "\\x{61}b", "\\pLb", "\\p{L}-", "b\\061"};
-    static const char alpha[] = "ab.-\n1ms";
+                                 "\\x61b", "\\x{61}b", "\\pLb", "\\p{L}-", "b\\061",
+                                 /* byte-class sequences */
+                                 "\\d", ".*-[0-9a-f]{2}", "[a-]{3}", "\\d+ms", ".*\\d+m", "m\\d+.*", "[.\\-]b.*",
+                                 ".*[ab]m\\s", "\\w{2}", "a[\\d.]b", "[]a]b", "[a-b-]", ".*a+", "b+.*", "\\s\\d",
+                                 ".*[1m]{3}.*", "-\\d+", "\\d+-", "[\\]a]", ".*\\.m"};
+    static const char alpha[] = "ab.-\n1ms]";
     t_rng_reset();
     for (size_t p = 0; p < sizeof pats / sizeof pats[0]; p++) {
         for (int anch = 0; anch < 2; anch++) {
