@@ -411,6 +411,29 @@ static void write_metric(jw *w, const leval_result *res)
 
 /* ==== query and query_range ======================================================= */
 
+/* A lower bound of the JSON bytes of `res`: lines and labels, ~30 bytes per
+ * entry ("["1700000000000000000","…"],"), ~16 per metric point. */
+static uint64_t lapi_result_bytes(const leval_result *res)
+{
+    uint64_t est = 256;
+    if (res->kind == LEVAL_STREAMS) {
+        for (size_t i = 0; i < res->n_streams; i++) {
+            const leval_stream *st = &res->streams[i];
+            est += 32;
+            for (size_t k = 0; k < st->ls.n; k++) est += st->ls.v[k].name_len + st->ls.v[k].value_len + 6;
+            for (size_t j = 0; j < st->n; j++) est += st->e[j].len + 30;
+        }
+    } else if (res->v.type == VAL_VECTOR) {
+        for (size_t i = 0; i < res->v.n; i++) {
+            const val_series *row = &res->v.s[i];
+            est += 32;
+            for (size_t k = 0; k < row->ls.n; k++) est += row->ls.v[k].name_len + row->ls.v[k].value_len + 6;
+            for (size_t j = 0; j < res->v.n_steps; j++) est += val_absent(row->v[j]) ? 0 : 16;
+        }
+    }
+    return est;
+}
+
 static void run_query(papi_ctx *c, papi_req *q, int range)
 {
     http_req *r = q->http;
@@ -464,13 +487,33 @@ static void run_query(papi_ctx *c, papi_req *q, int range)
     o.max_limit = c->max_loki_limit;
     o.categorize = is_log && lapi_has_flag(r, "categorize-labels");
     if (c->max_samples) o.max_entries = c->max_samples;
-    if (c->max_series) o.max_series = c->max_series;
+    /* Loki's own max_query_series (500) unless --query-max-series was given */
+    if (c->max_series_set && c->max_series) o.max_series = c->max_series;
     cairn_db *db = papi_db(c, r, 1);
-    if (!db || !papi_gate_enter(c, r, 1)) return;
+    int64_t waited = 0;
+    if (!db || !papi_gate_enter_wait(c, r, 1, o.timeout_ms, &waited)) return;
+    if (o.timeout_ms > 0) o.timeout_ms = o.timeout_ms > waited + 1 ? o.timeout_ms - waited : 1;
+    /* the evaluation lives in the request arena: bound it like a PromQL query's */
+    if (arena_set_budget(q->ar, (size_t)c->max_bytes, c->budget ? &c->budget->b : NULL)) {
+        papi_gate_leave(c);
+        return lerr(r, 400, "the queries running now use the whole query memory budget "
+                            "(--query-max-bytes-total); retry later");
+    }
     leval_result res;
     int rc = leval_eval(q->ar, db, root, &prm, &o, &res, &e);
     papi_gate_leave(c);
+    rc = val_budget_error(q->ar, rc, &e);
+    /* the answer is built outside the arena: stop counting it against the shared budget */
+    arena_set_budget(q->ar, 0, NULL);
     if (rc) return lapi_err_code(r, rc, e.msg);
+    uint64_t est = lapi_result_bytes(&res);
+    if (c->max_response_bytes && est > c->max_response_bytes) {
+        http_respond_text(r, 400,
+                          "query result would be larger than %llu bytes (--query-max-response-bytes); lower the "
+                          "limit, narrow the selector or shorten the range",
+                          (unsigned long long)c->max_response_bytes);
+        return;
+    }
     int cat = res.kind == LEVAL_STREAMS && o.categorize;
     jw w;
     jw_init(&w, 4096 + res.stats.entries_returned * 96 + res.stats.series_returned * 64 * (res.v.n_steps + 1));

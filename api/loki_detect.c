@@ -119,8 +119,13 @@ static int take_sample(papi_ctx *c, papi_req *q, uint32_t lines, const ast_node 
     if (c->max_samples) o.max_entries = c->max_samples;
     cairn_db *db = papi_db(c, r, 1);
     if (!db || !papi_gate_enter(c, r, 1)) return -1;
-    int rc = leval_eval(q->ar, db, root, &prm, &o, res, &e);
+    int rc = arena_set_budget(q->ar, (size_t)c->max_bytes, c->budget ? &c->budget->b : NULL)
+                 ? err_set(&e, CAIRN_ELIMIT, "the queries running now use the whole query memory budget "
+                                             "(--query-max-bytes-total); retry later")
+                 : leval_eval(q->ar, db, root, &prm, &o, res, &e);
     papi_gate_leave(c);
+    rc = val_budget_error(q->ar, rc, &e);
+    arena_set_budget(q->ar, 0, NULL);
     if (rc) return lapi_err_code(r, rc, e.msg), -1;
     *root_out = root;
     return 0;

@@ -15,10 +15,19 @@
  * Errors are envelopes {"status":"error","errorType":…,"error":…} with the
  * status from one table (papi_code_status): bad parameters and parse errors
  * are bad_data/400, evaluation failures execution/422, a deadline
- * timeout/503, storage failures and bugs internal/500. A busy server (more
- * than --query-max-concurrency queries running) answers 503 "unavailable"
- * with Retry-After: 1 at once instead of queueing: a pile-up behind slow
- * queries would turn every later request into a timeout.
+ * timeout/503, storage failures and bugs internal/500. Queries beyond
+ * --query-max-concurrency (default: the CPUs) wait in a bounded queue, as
+ * Prometheus' engine waits on its gate, until a slot frees or their
+ * deadline passes ("query timed out in query queue"); the time queued is
+ * taken from the query's own timeout. When --query-max-queue are already
+ * waiting the answer is 503 "unavailable" with Retry-After: 1 at once: an
+ * unbounded pile-up behind slow queries would turn every later request
+ * into a timeout and hold their memory.
+ *
+ * Memory: every query draws from its own budget (--query-max-bytes) and
+ * from one budget shared by all running queries (--query-max-bytes-total,
+ * papi_ctx.budget); an answer that would pass --query-max-response-bytes
+ * is refused (422) before it is written.
  *
  * Range queries are evaluated at start, start+step, … ≤ end with no
  * realignment: Grafana aligns start and end itself (in the browser's time
@@ -60,7 +69,7 @@
 
 /* ==== Context =================================================================== */
 
-void papi_init(papi_ctx *c, wapi_ctx *w)
+int papi_init(papi_ctx *c, wapi_ctx *w)
 {
     memset(c, 0, sizeof *c);
     c->w = w;
@@ -72,6 +81,32 @@ void papi_init(papi_ctx *c, wapi_ctx *w)
     c->max_samples = o.max_samples;
     c->max_series = o.max_series;
     c->max_loki_limit = 5000;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    c->max_concurrency = cpus > 0 && cpus < 4096 ? (unsigned)cpus : 1;
+    c->max_queue = 4 * c->max_concurrency;
+    c->max_bytes = o.max_bytes;
+    c->max_bytes_total = PAPI_DEFAULT_MAX_BYTES_TOTAL;
+    c->max_response_bytes = PAPI_DEFAULT_MAX_RESPONSE_BYTES;
+    pthread_mutex_init(&c->gate_mu, NULL);
+    pthread_cond_init(&c->gate_cv, NULL);
+    c->budget = cairn_query_budget_new(c->max_bytes_total);
+    return c->budget ? CAIRN_OK : CAIRN_ENOMEM;
+}
+
+void papi_apply_limits(papi_ctx *c)
+{
+    if (c->budget && cairn_query_budget_used(c->budget) == 0) {
+        cairn_query_budget_free(c->budget);
+        c->budget = cairn_query_budget_new(c->max_bytes_total);
+    }
+}
+
+void papi_free(papi_ctx *c)
+{
+    cairn_query_budget_free(c->budget);
+    c->budget = NULL;
+    pthread_cond_destroy(&c->gate_cv);
+    pthread_mutex_destroy(&c->gate_mu);
 }
 
 int64_t papi_now_ms(void)
@@ -158,23 +193,80 @@ static void error_code(http_req *r, int code, const char *msg)
 
 /* ==== Gate and database ============================================================= */
 
-int papi_gate_enter(papi_ctx *c, http_req *r, int loki)
+static int64_t gate_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int papi_gate_enter_wait(papi_ctx *c, http_req *r, int loki, int64_t wait_ms, int64_t *waited_ms)
 {
     unsigned max = c->max_concurrency;
-    unsigned now = atomic_fetch_add(&c->running, 1);
-    if (max && now >= max) {
-        atomic_fetch_sub(&c->running, 1);
+    if (waited_ms) *waited_ms = 0;
+    if (!max) {
+        atomic_fetch_add(&c->running, 1);
+        atomic_fetch_add_explicit(&c->n_queries, 1, memory_order_relaxed);
+        return 1;
+    }
+    if (wait_ms <= 0) wait_ms = c->timeout_ms > 0 ? c->timeout_ms : 2 * 60 * 1000;
+    pthread_mutex_lock(&c->gate_mu);
+    int timed_out = 0, full = 0;
+    int64_t t0 = gate_now_ms();
+    if (atomic_load(&c->running) >= max) {
+        if (c->waiting >= c->max_queue) {
+            full = 1;
+        } else {
+            /* CLOCK_REALTIME: the condition variable's default clock */
+            int64_t until = t0 + wait_ms;
+            struct timespec dl = {(time_t)(until / 1000), (long)(until % 1000) * 1000000L};
+            c->waiting++;
+            while (atomic_load(&c->running) >= max)
+                if (pthread_cond_timedwait(&c->gate_cv, &c->gate_mu, &dl) == ETIMEDOUT &&
+                    atomic_load(&c->running) >= max) {
+                    timed_out = 1;
+                    break;
+                }
+            c->waiting--;
+        }
+    }
+    if (!full && !timed_out) atomic_fetch_add(&c->running, 1);
+    pthread_mutex_unlock(&c->gate_mu);
+    if (waited_ms) *waited_ms = gate_now_ms() - t0;
+    if (full) {
         atomic_fetch_add_explicit(&c->n_rejected_busy, 1, memory_order_relaxed);
         http_set_header(r, "Retry-After", "1");
-        if (loki) http_respond_text(r, 503, "too many concurrent queries (limit %u); retry later", max);
-        else papi_error(r, 503, "unavailable", "too many concurrent queries (limit %u); retry later", max);
+        if (loki)
+            http_respond_text(r, 503, "too many concurrent queries (limit %u, %u queued); retry later", max,
+                              c->max_queue);
+        else
+            papi_error(r, 503, "unavailable", "too many concurrent queries (limit %u, %u queued); retry later", max,
+                       c->max_queue);
+        return 0;
+    }
+    if (timed_out) {
+        atomic_fetch_add_explicit(&c->n_rejected_busy, 1, memory_order_relaxed);
+        if (loki) http_respond_text(r, 504, "query timed out in query queue");
+        else papi_error(r, 503, "timeout", "query timed out in query queue");
         return 0;
     }
     atomic_fetch_add_explicit(&c->n_queries, 1, memory_order_relaxed);
     return 1;
 }
 
-void papi_gate_leave(papi_ctx *c) { atomic_fetch_sub(&c->running, 1); }
+int papi_gate_enter(papi_ctx *c, http_req *r, int loki) { return papi_gate_enter_wait(c, r, loki, 0, NULL); }
+
+void papi_gate_leave(papi_ctx *c)
+{
+    if (!c->max_concurrency) {
+        atomic_fetch_sub(&c->running, 1);
+        return;
+    }
+    pthread_mutex_lock(&c->gate_mu);
+    atomic_fetch_sub(&c->running, 1);
+    if (c->waiting) pthread_cond_signal(&c->gate_cv);
+    pthread_mutex_unlock(&c->gate_mu);
+}
 
 cairn_db *papi_db(papi_ctx *c, http_req *r, int loki)
 {
@@ -283,8 +375,11 @@ int papi_req_init(papi_req *q, http_req *r)
 
 void papi_req_free(papi_req *q)
 {
+    size_t held = q->ar ? arena_held(q->ar) : 0;
     arena_free(q->ar);
     q->ar = NULL;
+    /* a LogQL query evaluates in this arena: give a big one back to the OS */
+    if (held > 32u * 1024 * 1024) mem_trim();
 }
 
 const char *papi_arg(const papi_req *q, const char *name)
@@ -614,6 +709,8 @@ static int query_opts(papi_ctx *c, papi_req *q, cairn_query_opts *o)
     o->timeout_ms = c->timeout_ms;
     o->max_samples = c->max_samples;
     o->max_series = c->max_series;
+    o->max_bytes = c->max_bytes;
+    o->shared_budget = c->budget;
     o->max_points_per_series = 0; /* checked here, with Prometheus' message */
     const char *s;
     int64_t d;
@@ -672,7 +769,10 @@ static void run_query(papi_ctx *c, papi_req *q, int range)
     cairn_query_opts o;
     if (query_opts(c, q, &o)) return;
     cairn_db *db = papi_db(c, r, 0);
-    if (!db || !papi_gate_enter(c, r, 0)) return;
+    int64_t waited = 0;
+    if (!db || !papi_gate_enter_wait(c, r, 0, o.timeout_ms, &waited)) return;
+    /* the deadline counts from arrival: time in the queue is spent */
+    if (o.timeout_ms > 0) o.timeout_ms = o.timeout_ms > waited + 1 ? o.timeout_ms - waited : 1;
     cairn_query *cq = NULL;
     cairn_err e;
     int rc = cairn_query_open(db, CAIRN_LANG_PROMQL, text, strlen(text), start, end, step, &o, &cq, &e);
@@ -682,11 +782,27 @@ static void run_query(papi_ctx *c, papi_req *q, int range)
         else error_code(r, rc, e.msg);
         return;
     }
+    /* Refuse an answer larger than max_response_bytes before writing it:
+     * each point takes at least 16 bytes of JSON ([1700000000,"1"],) and
+     * each series its labels plus ~40 bytes of keys. */
     size_t np_total = 0;
+    uint64_t est = 64;
     for (size_t i = 0; i < cairn_query_series_count(cq); i++) {
-        size_t np;
-        cairn_query_series(cq, i, NULL, NULL, NULL, NULL, &np);
+        size_t np, nl;
+        const cairn_label *ls;
+        cairn_query_series(cq, i, &ls, &nl, NULL, NULL, &np);
         np_total += np;
+        est += 40 + (uint64_t)np * 16;
+        for (size_t k = 0; k < nl; k++) est += ls[k].name_len + ls[k].value_len + 6;
+    }
+    if (c->max_response_bytes && est > c->max_response_bytes) {
+        size_t ns = cairn_query_series_count(cq);
+        cairn_query_close(cq);
+        papi_error(r, 422, "execution",
+                   "query result would be larger than %llu bytes (--query-max-response-bytes): %zu series, %zu "
+                   "points; narrow the selector, shorten the range or raise the step",
+                   (unsigned long long)c->max_response_bytes, ns, np_total);
+        return;
     }
     jw w;
     jw_init(&w, 256 + np_total * 32);

@@ -14,6 +14,7 @@
  */
 #ifndef CAIRN_PROM_API_H
 #define CAIRN_PROM_API_H
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -24,6 +25,10 @@
 #include "json.h"
 #include "push_api.h"
 #include "routes.h"
+
+/* Defaults of the limits that are not cairn_query_opts' (docs/limits.md). */
+#define PAPI_DEFAULT_MAX_BYTES_TOTAL (512ull * 1024 * 1024)
+#define PAPI_DEFAULT_MAX_RESPONSE_BYTES (64ull * 1024 * 1024)
 
 /* A flag of `cairn serve` as /api/v1/status/flags reports it. */
 typedef struct papi_flag {
@@ -37,20 +42,33 @@ typedef struct papi_ctx {
     /* limits (0 = unlimited unless noted) */
     int64_t timeout_ms;       /* --query-timeout: default and cap of `timeout`. Default 2 min */
     uint64_t max_samples;     /* --query-max-samples. Default 50 000 000 */
-    uint64_t max_series;      /* --query-max-series. Default 0 */
-    unsigned max_concurrency; /* --query-max-concurrency; excess → 503 + Retry-After. Default 0 */
+    uint64_t max_series;      /* --query-max-series (PromQL selection). Default 100 000 */
+    int max_series_set;       /* 1 when the flag was given: it then also replaces Loki's max_query_series (500) */
+    unsigned max_concurrency; /* --query-max-concurrency; excess queries wait in the queue. Default: the CPUs */
+    unsigned max_queue;       /* --query-max-queue: queries waiting for a slot; beyond → 503. Default 4 x CPUs */
+    uint64_t max_bytes;       /* --query-max-bytes: memory of one query. Default 256 MiB */
+    uint64_t max_bytes_total; /* --query-max-bytes-total: memory of all running queries. Default 512 MiB */
+    uint64_t max_response_bytes; /* --query-max-response-bytes: a query's JSON answer. Default 64 MiB */
     unsigned max_loki_limit;  /* largest Loki `limit` accepted. Default 5000 */
     const route_table *routes;/* borrowed, for the status page */
     papi_flag flags[24];
     size_t n_flags;
     /* state */
+    cairn_query_budget *budget;          /* owned: the max_bytes_total budget every query draws from */
+    pthread_mutex_t gate_mu;             /* guards the queue: running (writes), waiting */
+    pthread_cond_t gate_cv;              /* signalled when a query leaves the gate */
+    unsigned waiting;                    /* queries in the queue */
     atomic_uint running;                 /* queries in the gate */
     atomic_uint_fast64_t n_queries;      /* gated requests admitted */
     atomic_uint_fast64_t n_rejected_busy;/* 503s from the gate */
 } papi_ctx;
 
-/* Defaults above; `w` borrowed. */
-void papi_init(papi_ctx *c, wapi_ctx *w);
+/* Defaults above; `w` borrowed. Release with papi_free(). @return CAIRN_OK or CAIRN_ENOMEM. */
+int papi_init(papi_ctx *c, wapi_ctx *w);
+/* Free what papi_init() allocated (the shared memory budget). */
+void papi_free(papi_ctx *c);
+/* Set the shared query memory budget to max_bytes_total (after flags changed it). */
+void papi_apply_limits(papi_ctx *c);
 /* Register every Prometheus query endpoint in `t`. @return CAIRN_OK or CAIRN_ENOMEM. */
 int papi_routes(papi_ctx *c, route_table *t);
 
@@ -109,10 +127,17 @@ int papi_selector(arena *ar, int lang, const char *text, cairn_matcher **m, size
 unsigned papi_code_status(int code, const char **error_type);
 
 /*
- * Concurrency gate: 1 if the query may run (call papi_gate_leave after),
- * 0 when max_concurrency queries already run; then a 503 with Retry-After
- * was sent (JSON envelope when `loki` is 0, plain text otherwise).
+ * Concurrency gate: 1 if the query may run (call papi_gate_leave after).
+ * When max_concurrency queries already run the request waits in a queue of
+ * at most max_queue for up to `wait_ms` (its deadline; 0: the server's
+ * query timeout), as Prometheus' engine waits on its gate. 0 after
+ * answering: 503 + Retry-After when the queue is full, and when the wait
+ * passed the deadline Prometheus' "query timed out in query queue" (503
+ * timeout; 504 for Loki). JSON envelope when `loki` is 0, plain text
+ * otherwise. *waited_ms (optional) receives the time spent queued.
  */
+int papi_gate_enter_wait(papi_ctx *c, http_req *r, int loki, int64_t wait_ms, int64_t *waited_ms);
+/* papi_gate_enter_wait() with the server's query timeout. */
 int papi_gate_enter(papi_ctx *c, http_req *r, int loki);
 void papi_gate_leave(papi_ctx *c);
 

@@ -351,6 +351,28 @@ static void h_metrics(http_req *req, void *ctx)
     http_respond_take(req, 200, "text/plain; version=0.0.4; charset=utf-8", m.b.p, m.b.len, m.b.cap);
 }
 
+/* A byte size: digits with an optional KiB/MiB/GiB (or KB/MB/GB, decimal) suffix. 0 or -1. */
+static int server_parse_size(const char *s, uint64_t *out)
+{
+    char *e;
+    errno = 0;
+    if (!*s || *s == '-') return -1;
+    unsigned long long n = strtoull(s, &e, 10);
+    if (errno || e == s) return -1;
+    static const struct {
+        const char *suf;
+        uint64_t mul;
+    } units[] = {{"", 1},           {"B", 1},           {"KiB", 1ull << 10}, {"MiB", 1ull << 20}, {"GiB", 1ull << 30},
+                 {"KB", 1000},      {"MB", 1000000},    {"GB", 1000000000}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (!strcmp(e, units[i].suf)) {
+            if (n > UINT64_MAX / units[i].mul) return -1;
+            *out = (uint64_t)n * units[i].mul;
+            return 0;
+        }
+    return -1;
+}
+
 /* ==== The command ================================================================================ */
 
 static int serve_usage(void)
@@ -362,7 +384,8 @@ static int serve_usage(void)
             "                   [--idle-timeout DURATION] [--header-timeout DURATION] [--max-connections N]\n"
             "                   [--max-connections-per-ip N] [--auth-file FILE] [--query-timeout DURATION]\n"
             "                   [--query-max-samples N] [--query-max-series N] [--query-max-concurrency N]\n"
-            "                   [--query-max-entries N]\n"
+            "                   [--query-max-entries N] [--query-max-queue N] [--query-max-bytes SIZE]\n"
+            "                   [--query-max-bytes-total SIZE] [--query-max-response-bytes SIZE]\n"
             "  --listen            address and port (default 127.0.0.1:9490; port 0 picks a free one)\n"
             "  --data              data directory (default ./data)\n"
             "  --retention-metrics keep metric samples this long (default 15d; 0 = forever)\n"
@@ -379,8 +402,13 @@ static int serve_usage(void)
             "  --auth-file         basic-auth users and bearer tokens for reads and writes (docs/api.md)\n"
             "  --query-timeout     longest a query may run; also caps the `timeout` parameter (default 2m)\n"
             "  --query-max-samples samples (log queries: entries) one query may read (default 50000000; 0 = no limit)\n"
-            "  --query-max-series  series one query may select (default 0 = no limit)\n"
-            "  --query-max-concurrency  queries running at once; more get 503 + Retry-After (default 0 = no limit)\n"
+            "  --query-max-series  series one PromQL query may select; when given, also Loki's max result series\n"
+            "                      (default 100000; Loki 500; 0 = no limit)\n"
+            "  --query-max-concurrency  queries running at once; more wait in the queue (default: the CPUs; 0 = no limit)\n"
+            "  --query-max-queue   queries waiting for a slot; more get 503 + Retry-After (default 4 x concurrency)\n"
+            "  --query-max-bytes   memory one query may use, e.g. 256MiB (default 256MiB; 0 = no limit)\n"
+            "  --query-max-bytes-total  memory all running queries may use together (default 512MiB; 0 = no limit)\n"
+            "  --query-max-response-bytes  largest query answer (default 64MiB; 0 = no limit)\n"
             "  --query-max-entries largest Loki `limit` accepted (default 5000)\n"
             "  --wal-skip-missing  open even if a WAL segment is missing (its records are lost; counted on\n"
             "                      /metrics); without it such a start fails naming the segment\n");
@@ -397,7 +425,11 @@ int server_main(int argc, char **argv)
     http_opts_default(&ho);
     ingest_opts io;
     ingest_opts_default(&io);
-    papi_init(&s.q, &s.w);
+    if (papi_init(&s.q, &s.w)) {
+        fprintf(stderr, "cairn serve: out of memory\n");
+        return 1;
+    }
+    int queue_set = 0;
     const char *auth_file = NULL;
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
@@ -471,7 +503,8 @@ int server_main(int argc, char **argv)
             }
             s.q.timeout_ms = d;
         } else if (!strcmp(a, "--query-max-samples") || !strcmp(a, "--query-max-series") ||
-                   !strcmp(a, "--query-max-concurrency") || !strcmp(a, "--query-max-entries")) {
+                   !strcmp(a, "--query-max-concurrency") || !strcmp(a, "--query-max-entries") ||
+                   !strcmp(a, "--query-max-queue")) {
             char *e;
             errno = 0;
             unsigned long long n = strtoull(v, &e, 10);
@@ -480,14 +513,29 @@ int server_main(int argc, char **argv)
                 return 2;
             }
             if (!strcmp(a, "--query-max-samples")) s.q.max_samples = n;
-            else if (!strcmp(a, "--query-max-series")) s.q.max_series = n;
-            else if (!strcmp(a, "--query-max-concurrency")) s.q.max_concurrency = (unsigned)n;
+            else if (!strcmp(a, "--query-max-series")) s.q.max_series = n, s.q.max_series_set = 1;
+            else if (!strcmp(a, "--query-max-concurrency")) {
+                s.q.max_concurrency = (unsigned)n;
+                if (!queue_set) s.q.max_queue = 4 * (unsigned)n;
+            } else if (!strcmp(a, "--query-max-queue")) s.q.max_queue = (unsigned)n, queue_set = 1;
             else s.q.max_loki_limit = (unsigned)n;
+        } else if (!strcmp(a, "--query-max-bytes") || !strcmp(a, "--query-max-bytes-total") ||
+                   !strcmp(a, "--query-max-response-bytes")) {
+            uint64_t n;
+            if (server_parse_size(v, &n)) {
+                fprintf(stderr, "cairn serve: %s wants a size in bytes (e.g. 268435456, 256MiB, 1GiB, 0), got \"%s\"\n",
+                        a, v);
+                return 2;
+            }
+            if (!strcmp(a, "--query-max-bytes")) s.q.max_bytes = n;
+            else if (!strcmp(a, "--query-max-bytes-total")) s.q.max_bytes_total = n;
+            else s.q.max_response_bytes = n;
         } else {
             fprintf(stderr, "cairn serve: unknown option %s\n", a);
             return serve_usage();
         }
     }
+    papi_apply_limits(&s.q);
     char host[256];
     if (server_parse_listen(listen, host, sizeof host, &ho.port)) {
         fprintf(stderr, "cairn serve: --listen wants ADDR:PORT, got \"%s\"\n", listen);
@@ -585,5 +633,6 @@ int server_main(int argc, char **argv)
     wapi_free(&s.w);
     route_table_free(&s.routes);
     auth_free(&s.auth);
+    papi_free(&s.q);
     return status;
 }

@@ -20,6 +20,15 @@
  * passed to mem_free() are exactly those given to mem_alloc(), so the mem_
  * gauge returns to where it was.
  *
+ * Budgets: an owner may bound the arena (arena_set_budget): its own limit
+ * on the bytes of all chunks, and a shared mem_budget that several arenas
+ * (concurrent queries) draw from. A chunk that would pass either bound is
+ * not allocated; the allocation returns NULL as if memory had run out, and
+ * `over` records which bound, so that the owner reports "query would use
+ * more than N bytes" instead of "out of memory". Counting whole chunks
+ * (slack included) is what the process pays, and costs nothing per
+ * allocation: the check runs only when a chunk is added.
+ *
  * Threads: none. An arena has a single owner; nothing here locks.
  */
 #include "arena.h"
@@ -44,6 +53,10 @@ struct arena {
     arena_chunk *head;
     size_t chunk_bytes;
     size_t used;
+    size_t held;        /* bytes of all chunks (headers included) */
+    size_t max_bytes;   /* own bound on held; 0 = none */
+    mem_budget *shared; /* borrowed; held is taken from it */
+    int over;           /* ARENA_OVER_* of the first refused chunk */
 };
 
 arena *arena_new(size_t chunk_bytes)
@@ -53,6 +66,10 @@ arena *arena_new(size_t chunk_bytes)
     a->head = NULL;
     a->chunk_bytes = chunk_bytes ? chunk_bytes : ARENA_DEFAULT_CHUNK;
     a->used = 0;
+    a->held = 0;
+    a->max_bytes = 0;
+    a->shared = NULL;
+    a->over = 0;
     return a;
 }
 
@@ -65,14 +82,28 @@ void arena_free(arena *a)
         mem_free(c, sizeof *c + c->cap);
         c = next;
     }
+    if (a->shared) mem_budget_give(a->shared, a->held);
     mem_free(a, sizeof *a);
 }
 
-static arena_chunk *arena_chunk_new(size_t cap)
+static arena_chunk *arena_chunk_new(arena *a, size_t cap)
 {
     if (cap > SIZE_MAX - sizeof(arena_chunk)) return NULL;
-    arena_chunk *c = mem_alloc(sizeof *c + cap);
-    if (!c) return NULL;
+    size_t bytes = sizeof(arena_chunk) + cap;
+    if (a->max_bytes && (bytes > a->max_bytes || a->held > a->max_bytes - bytes)) {
+        if (!a->over) a->over = ARENA_OVER_OWN;
+        return NULL;
+    }
+    if (a->shared && mem_budget_take(a->shared, bytes)) {
+        if (!a->over) a->over = ARENA_OVER_SHARED;
+        return NULL;
+    }
+    arena_chunk *c = mem_alloc(bytes);
+    if (!c) {
+        if (a->shared) mem_budget_give(a->shared, bytes);
+        return NULL;
+    }
+    a->held += bytes;
     c->next = NULL;
     c->cap = cap;
     c->used = 0;
@@ -93,7 +124,7 @@ void *arena_alloc(arena *a, size_t n)
     }
     if (need > a->chunk_bytes / 4 && c) {
         /* A big block of its own, behind the current chunk. */
-        arena_chunk *big = arena_chunk_new(need);
+        arena_chunk *big = arena_chunk_new(a, need);
         if (!big) return NULL;
         big->used = need;
         big->next = c->next;
@@ -101,7 +132,7 @@ void *arena_alloc(arena *a, size_t n)
         a->used += need;
         return big->data;
     }
-    arena_chunk *fresh = arena_chunk_new(need > a->chunk_bytes ? need : a->chunk_bytes);
+    arena_chunk *fresh = arena_chunk_new(a, need > a->chunk_bytes ? need : a->chunk_bytes);
     if (!fresh) return NULL;
     fresh->next = c;
     a->head = fresh;
@@ -130,3 +161,20 @@ char *arena_strdup(arena *a, const char *s, size_t n)
 }
 
 size_t arena_used(const arena *a) { return a->used; }
+
+size_t arena_held(const arena *a) { return a->held; }
+
+int arena_set_budget(arena *a, size_t max_bytes, mem_budget *shared)
+{
+    if (shared && shared != a->shared && mem_budget_take(shared, a->held)) return -1;
+    if (a->shared && a->shared != shared) mem_budget_give(a->shared, a->held);
+    a->shared = shared;
+    a->max_bytes = max_bytes;
+    return 0;
+}
+
+int arena_over_budget(const arena *a) { return a->over; }
+
+size_t arena_budget_max(const arena *a) { return a->max_bytes; }
+
+mem_budget *arena_budget_shared(const arena *a) { return a->shared; }

@@ -10,6 +10,8 @@
 #define CAIRN_ARENA_H
 #include <stddef.h>
 
+#include "mem.h"
+
 typedef struct arena arena;
 
 /* A new empty arena whose chunks are at least `chunk_bytes` (0: 16 KiB).
@@ -26,4 +28,22 @@ void *arena_calloc(arena *a, size_t n, size_t size);
 char *arena_strdup(arena *a, const char *s, size_t n);
 /* Bytes handed out so far (excluding chunk slack), for limits and tests. */
 size_t arena_used(const arena *a);
+/* Bytes of the chunks the arena holds (what it costs the process). */
+size_t arena_held(const arena *a);
+
+/*
+ * Bound the arena: its chunks may total at most `max_bytes` (0 = no own
+ * limit), and every chunk is also taken from `shared` (borrowed, may be
+ * NULL; it must outlive the arena), given back by arena_free(). An
+ * allocation past either bound returns NULL like an out-of-memory, and
+ * arena_over_budget() then says which bound it was, so the owner can turn
+ * its CAIRN_ENOMEM into a limit error. Chunks already held are counted
+ * against `shared` at once; returns -1 (and sets nothing) if that fails.
+ */
+int arena_set_budget(arena *a, size_t max_bytes, mem_budget *shared);
+/* 0: no bound was hit; ARENA_OVER_OWN or ARENA_OVER_SHARED: the first one hit. */
+enum { ARENA_OVER_OWN = 1, ARENA_OVER_SHARED = 2 };
+int arena_over_budget(const arena *a);
+size_t arena_budget_max(const arena *a);
+mem_budget *arena_budget_shared(const arena *a);
 #endif

@@ -24,6 +24,27 @@ char *mem_strndup(const char *s, size_t n);
 /* Bytes currently allocated through mem_ (approximate: what callers declared). */
 uint64_t mem_in_use(void);
 
+/*
+ * A byte budget shared by several owners (the queries of one server): an
+ * atomic count of what they hold against a limit. Owners take bytes before
+ * they allocate and give them back when they free. limit 0 = unlimited (the
+ * count is still kept, for statistics).
+ */
+typedef struct mem_budget {
+    _Atomic uint64_t used;
+    uint64_t limit;
+} mem_budget;
+
+void mem_budget_init(mem_budget *b, uint64_t limit);
+/* Take n bytes: 0, or -1 (nothing taken) when that would pass the limit. */
+int mem_budget_take(mem_budget *b, uint64_t n);
+void mem_budget_give(mem_budget *b, uint64_t n);
+uint64_t mem_budget_used(const mem_budget *b);
+
+/* Return freed heap memory to the operating system (glibc malloc_trim(0));
+ * a no-op elsewhere. Call after freeing a lot, not on every free. */
+void mem_trim(void);
+
 /* Test hook: make allocation number `nth` (0-based, counted from this call)
  * and every later one fail; pass -1 to turn the hook off. */
 void mem_fail_after(int64_t nth);

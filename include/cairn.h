@@ -411,10 +411,31 @@ typedef struct cairn_query_opts {
     int64_t lookback_ms;            /**< instant-selector lookback. Default 5 min */
     int64_t subquery_step_ms;       /**< step of subqueries written `[1h:]`. Default 1 min */
     uint64_t max_samples;           /**< samples one query may load from storage; 0 = unlimited. Default 50 000 000 */
-    uint64_t max_series;            /**< series one query may select (summed over selectors); 0 = unlimited. Default 0 */
+    uint64_t max_series;            /**< series one query may select (summed over selectors); 0 = unlimited. Default 100 000 */
     int64_t timeout_ms;             /**< wall-clock budget; 0 = none. Default 2 min */
     uint32_t max_points_per_series; /**< steps of a range query; 0 = unlimited. Default 11 000 (as Prometheus) */
+    /** memory one query may hold, in bytes: its arena (series x steps, samples, strings, subquery
+     *  intermediates, the result); past it the query fails with CAIRN_ELIMIT. 0 = unlimited.
+     *  Default 256 MiB */
+    uint64_t max_bytes;
+    /** optional, borrowed: a budget shared with other queries (cairn_query_budget_new()); each query's
+     *  memory is also taken from it. Default NULL */
+    struct cairn_query_budget *shared_budget;
 } cairn_query_opts;
+
+/**
+ * A memory budget that concurrent queries share (a server's global query
+ * memory ceiling): `max_bytes` in total, 0 = unlimited (then it only counts).
+ * @return the budget (free with cairn_query_budget_free() after every query
+ *         using it was closed), or NULL when out of memory.
+ * @note Safe to use from any number of threads at once.
+ */
+typedef struct cairn_query_budget cairn_query_budget;
+CAIRN_API cairn_query_budget *cairn_query_budget_new(uint64_t max_bytes);
+/** Free a budget; NULL does nothing. */
+CAIRN_API void cairn_query_budget_free(cairn_query_budget *b);
+/** Bytes the open queries using `b` hold now. */
+CAIRN_API uint64_t cairn_query_budget_used(const cairn_query_budget *b);
 
 /** Fill `o` with the defaults listed above. */
 CAIRN_API void cairn_query_opts_default(cairn_query_opts *o);
@@ -432,7 +453,8 @@ CAIRN_API void cairn_query_opts_default(cairn_query_opts *o);
  *         arguments, a range query of a range vector or string, or a run-time
  *         error Prometheus also reports: many-to-many matching, duplicate
  *         label sets, …); CAIRN_ELIMIT (max_samples, max_series,
- *         max_points_per_series); CAIRN_ETIMEOUT; CAIRN_ENOMEM; CAIRN_EIO or
+ *         max_points_per_series, max_bytes, the shared budget);
+ *         CAIRN_ETIMEOUT; CAIRN_ENOMEM; CAIRN_EIO or
  *         CAIRN_ECORRUPT from storage.
  * @note Thread-safe: any number of queries may run at once, concurrently with commits.
  */

@@ -15,7 +15,15 @@
  *
  * Limits are checked here before evaluation (points per series, as
  * Prometheus' HTTP API refuses more than 11 000 steps) and inside the
- * evaluator (samples, series, deadline).
+ * evaluator (samples, series, deadline). Memory is bounded through the
+ * arena: it gets the query's byte budget and the optional shared budget
+ * (arena_set_budget), so every byte the query holds — tokens, AST, rows of
+ * series x steps, subquery intermediates, strings, the result — counts, and
+ * an allocation past either bound fails; val_budget_error() turns that
+ * CAIRN_ENOMEM into CAIRN_ELIMIT with a message. After a query that held
+ * more than CQ_TRIM_BYTES, closing it also returns freed heap memory to the
+ * operating system (mem_trim), because glibc keeps big freed blocks in its
+ * heap once its mmap threshold has grown.
  *
  * Threads: a query is used by one thread at a time; different queries are
  * independent and may run in parallel on one cairn_db.
@@ -27,9 +35,46 @@
 #include "err.h"
 #include "eval.h"
 #include "logeval.h"
+#include "mem.h"
 #include "parse.h"
 #include "token.h"
 #include "value.h"
+
+#define CQ_TRIM_BYTES (32u * 1024u * 1024u)
+
+cairn_query_budget *cairn_query_budget_new(uint64_t max_bytes)
+{
+    cairn_query_budget *b = mem_alloc(sizeof *b);
+    if (b) mem_budget_init(&b->b, max_bytes);
+    return b;
+}
+
+void cairn_query_budget_free(cairn_query_budget *b)
+{
+    if (b) mem_free(b, sizeof *b);
+}
+
+uint64_t cairn_query_budget_used(const cairn_query_budget *b) { return b ? mem_budget_used(&b->b) : 0; }
+
+/* A query arena bounded by the options' budgets; NULL when out of memory. */
+static arena *cq_arena(const cairn_query_opts *o)
+{
+    arena *ar = arena_new(64 * 1024);
+    if (ar && arena_set_budget(ar, (size_t)o->max_bytes, o->shared_budget ? &o->shared_budget->b : NULL)) {
+        arena_free(ar);
+        return NULL;
+    }
+    return ar;
+}
+
+/* Free a query arena; return memory to the OS after a big one. */
+static void cq_arena_free(arena *ar)
+{
+    if (!ar) return;
+    size_t held = arena_held(ar);
+    arena_free(ar);
+    if (held > CQ_TRIM_BYTES) mem_trim();
+}
 
 typedef struct cq_series {
     val_lset ls;
@@ -58,6 +103,8 @@ void cairn_query_opts_default(cairn_query_opts *o)
     o->max_series = e.max_series;
     o->timeout_ms = e.timeout_ms;
     o->max_points_per_series = 11000;
+    o->max_bytes = 256u * 1024u * 1024u;
+    o->shared_budget = NULL;
 }
 
 /* Step i's timestamp: from `ts` when the grid was aligned by the evaluator (LogQL), else start + i * step. */
@@ -157,7 +204,7 @@ int cairn_logql_open(cairn_db *db, const char *text, size_t len, int64_t start_n
     cairn_query_opts o;
     if (opts) o = *opts;
     else cairn_query_opts_default(&o);
-    arena *ar = arena_new(64 * 1024);
+    arena *ar = cq_arena(&o);
     if (!ar) return err_set(err, CAIRN_ENOMEM, "out of memory opening a query");
     cairn_query *q = arena_calloc(ar, 1, sizeof *q);
     ast_node *root = NULL;
@@ -182,7 +229,8 @@ int cairn_logql_open(cairn_db *db, const char *text, size_t len, int64_t start_n
     *out = q;
     return CAIRN_OK;
 fail:
-    arena_free(ar);
+    rc = val_budget_error(ar, rc, err);
+    cq_arena_free(ar);
     return rc;
 }
 
@@ -227,7 +275,7 @@ int cairn_query_open(cairn_db *db, int lang, const char *text, size_t len, int64
                            "resolution (?step=XX)",
                            o.max_points_per_series);
     }
-    arena *ar = arena_new(64 * 1024);
+    arena *ar = cq_arena(&o);
     if (!ar) return err_set(err, CAIRN_ENOMEM, "out of memory opening a query");
     cairn_query *q = arena_calloc(ar, 1, sizeof *q);
     int rc;
@@ -264,7 +312,8 @@ int cairn_query_open(cairn_db *db, int lang, const char *text, size_t len, int64
     *out = q;
     return CAIRN_OK;
 fail:
-    arena_free(ar);
+    rc = val_budget_error(ar, rc, err);
+    cq_arena_free(ar);
     return rc;
 }
 
@@ -295,5 +344,5 @@ int cairn_query_string(const cairn_query *q, const char **s, size_t *len)
 
 void cairn_query_close(cairn_query *q)
 {
-    if (q) arena_free(q->ar);
+    if (q) cq_arena_free(q->ar);
 }

@@ -59,7 +59,7 @@ void eval_opts_default(eval_opts *o)
     o->lookback_ms = 5 * 60 * 1000;
     o->subquery_step_ms = 60 * 1000;
     o->max_samples = 50000000;
-    o->max_series = 0;
+    o->max_series = 100000;
     o->timeout_ms = 2 * 60 * 1000;
 }
 
@@ -67,7 +67,9 @@ void eval_opts_default(eval_opts *o)
 
 int eval_tick(eval_q *q)
 {
-    if (!q->has_deadline || (++q->tick & 255)) return CAIRN_OK;
+    /* every 32nd call reads the clock: a vDSO call of ~30 ns, negligible
+     * next to the per-series or per-row work between calls */
+    if (!q->has_deadline || (++q->tick & 31)) return CAIRN_OK;
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     if (now.tv_sec > q->deadline.tv_sec || (now.tv_sec == q->deadline.tv_sec && now.tv_nsec > q->deadline.tv_nsec))
@@ -77,6 +79,22 @@ int eval_tick(eval_q *q)
 }
 
 static int ev_nomem(eval_q *q) { return err_set(q->err, CAIRN_ENOMEM, "out of memory in query evaluation"); }
+
+int eval_reserve_rows(eval_q *q, uint64_t n_rows, size_t n_steps)
+{
+    size_t max = arena_budget_max(q->ar);
+    if (!max || !n_rows) return CAIRN_OK;
+    /* a row: its doubles, its val_series and about 64 bytes of labels */
+    uint64_t per_row, need;
+    if (__builtin_mul_overflow((uint64_t)n_steps, (uint64_t)sizeof(double), &per_row) ||
+        __builtin_add_overflow(per_row, (uint64_t)(sizeof(val_series) + 64), &per_row) ||
+        __builtin_mul_overflow(per_row, n_rows, &need) || need > max || arena_held(q->ar) > max - need)
+        return err_set(q->err, CAIRN_ELIMIT,
+                       "query would use more than %zu bytes of memory (%llu series x %zu steps); narrow the "
+                       "selector, shorten the range or raise --query-max-bytes",
+                       max, (unsigned long long)n_rows, n_steps);
+    return CAIRN_OK;
+}
 
 int eval_push_row(eval_q *q, val *v, size_t *cap, val_lset ls, double *vals, uint8_t drop_name)
 {
@@ -175,8 +193,8 @@ static void ev_buf_free(ev_buf *b)
  * the arena. Series without samples are skipped. Order: the engine's (series
  * id); callers that keep rows sort them by labels afterwards, as Prometheus'
  * querier returns series sorted. Peak memory is one series, not the query. */
-static int ev_each(eval_q *q, const ast_node *sel, int64_t mint, int64_t maxt, int drop_stale, eval_series_fn fn,
-                   void *ctx)
+static int ev_each(eval_q *q, const ast_node *sel, int64_t mint, int64_t maxt, int drop_stale, size_t out_steps,
+                   eval_series_fn fn, void *ctx)
 {
     if (maxt < mint) return CAIRN_OK;
     cairn_matcher *m = NULL;
@@ -189,8 +207,16 @@ static int ev_each(eval_q *q, const ast_node *sel, int64_t mint, int64_t maxt, i
     q->n_series += cairn_series_set_count(set);
     if (q->o.max_series && q->n_series > q->o.max_series) {
         cairn_series_set_close(set);
-        return err_set(q->err, CAIRN_ELIMIT, "query selects too many series: more than the limit of %llu",
+        return err_set(q->err, CAIRN_ELIMIT,
+                       "query selects too many series: more than the limit of %llu; narrow the selector or raise "
+                       "--query-max-series",
                        (unsigned long long)q->o.max_series);
+    }
+    /* Every selected series becomes (at most) a row of out_steps values:
+     * refuse before loading anything when that cannot fit the budget. */
+    if ((rc = eval_reserve_rows(q, cairn_series_set_count(set), out_steps))) {
+        cairn_series_set_close(set);
+        return rc;
     }
     ev_buf b = {0};
     uint64_t id;
@@ -330,7 +356,7 @@ int eval_vector_sel(eval_q *q, const ast_node *sel, const eval_grid *g, val *out
     int64_t r0 = ev_at_time(q, sel->u.sel.at, sel->u.sel.at_ms, g->start) - off;
     int64_t r1 = ev_at_time(q, sel->u.sel.at, sel->u.sel.at_ms, eval_grid_t(g, g->n - 1)) - off;
     ev_vsel c = {q, sel, g, out, 0, NULL, 0, ts_out != NULL};
-    int rc = ev_each(q, sel, r0 - lb + 1, r1, 0, ev_vsel_series, &c);
+    int rc = ev_each(q, sel, r0 - lb + 1, r1, 0, g->n, ev_vsel_series, &c);
     if (rc) return rc;
     if ((rc = ev_sort_rows_ts(q, out, c.ts))) return rc;
     if (ts_out) *ts_out = c.ts;
@@ -367,7 +393,7 @@ int eval_range_each(eval_q *q, const win_input *in, eval_series_fn fn, void *ctx
     if (!g->n) return CAIRN_OK;
     const ast_node *arg = in->arg;
     if (arg->kind == AST_MATRIX_SEL)
-        return ev_each(q, in->sel, in->ends[0] - in->range_ms + 1, in->ends[g->n - 1], 1, fn, ctx);
+        return ev_each(q, in->sel, in->ends[0] - in->range_ms + 1, in->ends[g->n - 1], 1, g->n, fn, ctx);
     int64_t step = arg->u.sub.step_ms ? arg->u.sub.step_ms : q->o.subquery_step_ms;
     if (step <= 0) step = 60000;
     /* First step-aligned time after (first end - range); Go's integer division truncates toward zero, like C's. */
@@ -387,6 +413,7 @@ int eval_range_each(eval_q *q, const win_input *in, eval_series_fn fn, void *ctx
     ev_buf b = {0};
     if (ev_buf_reserve(&b, ig.n)) return ev_nomem(q);
     for (size_t r = 0; r < inner.n && !rc; r++) {
+        if ((rc = eval_tick(q))) break;
         const val_series *row = &inner.s[r];
         size_t k = 0;
         for (size_t i = 0; i < ig.n; i++) {

@@ -39,7 +39,11 @@ typedef struct eval_opts {
     int64_t timeout_ms;       /* wall-clock budget; 0 = none */
 } eval_opts;
 
-/* The defaults above: 5 min, 1 min, 50 000 000 samples, unlimited series, 2 min. */
+/* The defaults above: 5 min, 1 min, 50 000 000 samples, 100 000 series, 2 min.
+ * Memory is bounded by the budget of the arena passed to eval_promql()
+ * (arena_set_budget): selectors refuse early when their series x steps
+ * cannot fit it (eval_reserve_rows), any other allocation past it fails as
+ * CAIRN_ENOMEM, which val_budget_error() turns into CAIRN_ELIMIT. */
 void eval_opts_default(eval_opts *o);
 
 /*

@@ -70,6 +70,10 @@ int eval_range_each(eval_q *q, const win_input *in, eval_series_fn fn, void *ctx
 /* Evaluate an instant vector selector; ts (optional) receives, per row, the
  * timestamps of the selected samples (timestamp()). */
 int eval_vector_sel(eval_q *q, const ast_node *sel, const eval_grid *g, val *out, int64_t ***ts);
+/* Refuse (CAIRN_ELIMIT, with a message naming series x steps) when
+ * `n_rows` rows of `n_steps` values would not fit the query arena's budget;
+ * call before building them. CAIRN_OK when they fit or there is no budget. */
+int eval_reserve_rows(eval_q *q, uint64_t n_rows, size_t n_steps);
 /* Deadline check; call in loops. Returns CAIRN_OK or CAIRN_ETIMEOUT. */
 int eval_tick(eval_q *q);
 /* Append a row to a VECTOR value (growing the row array in the arena). */

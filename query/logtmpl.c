@@ -272,10 +272,26 @@ static int tp_pipe(tparser *tp, tpipe **out, int in_paren)
             const tfn *fn;
             int rc = tp_operand(tp, &o, &fn);
             if (rc) return rc;
-            if (fn) {
-                if (cmd.fn || cmd.n_args) return tp_err(tp, "a function name can only start a command");
+            if (fn && !cmd.fn && !cmd.n_args) {
                 cmd.fn = fn;
                 continue;
+            }
+            if (fn) {
+                /* Go: a function named in argument position is called without
+                 * arguments, so `repeat 2 __line__` reads the line. */
+                if (fn->min > 0) {
+                    char m[120];
+                    snprintf(m, sizeof m, "wrong number of args for %s: want %d got 0", fn->name, fn->min);
+                    return tp_err(tp, m);
+                }
+                tpipe *sub = arena_calloc(tp->ar, 1, sizeof *sub);
+                tcmd *sc = arena_calloc(tp->ar, 1, sizeof *sc);
+                if (!sub || !sc) return tp_oom(tp);
+                sc->fn = fn;
+                sub->cmds = sc;
+                sub->n = 1;
+                o.kind = OP_PIPE;
+                o.pipe = sub;
             }
             if (cmd.n_args == cap_args) {
                 size_t nc = cap_args ? 2 * cap_args : 4;
@@ -500,9 +516,26 @@ typedef struct trender {
     const ltmpl_env *env;
     buf *tmp;
     cairn_err *err;
+    size_t dst0; /* dst->len when the rendering began */
 } trender;
 
-static const char *tv_ptr(const trender *r, const tval *v) { return v->p ? v->p : (const char *)r->tmp->p + v->off; }
+/* Never `NULL + 0`: an empty tmp buffer has no storage yet (UBSan's "applying
+ * zero offset to null pointer"); every value in it is then empty. */
+static const char *tv_ptr(const trender *r, const tval *v)
+{
+    if (v->p) return v->p;
+    return r->tmp->p ? (const char *)r->tmp->p + v->off : "";
+}
+
+/* Bound what one rendering may hold in tmp, so a template such as
+ * `{{ repeat 200 (repeat 200 __line__) }}` fails instead of growing. */
+static int tv_room(trender *r, size_t n)
+{
+    if (n > LTMPL_MAX_TMP_BYTES || r->tmp->len > LTMPL_MAX_TMP_BYTES - n)
+        return err_set(r->err, CAIRN_EINVAL, "template: output would exceed %u bytes (line_format/label_format limit)",
+                       (unsigned)LTMPL_MAX_LINE_BYTES);
+    return CAIRN_OK;
+}
 
 static int tv_tmp_begin(trender *r, tval *v, v_kind k)
 {
@@ -516,6 +549,7 @@ static int tv_tmp_begin(trender *r, tval *v, v_kind k)
 static int tv_put(trender *r, tval *v, const void *s, size_t n)
 {
     if (n == 0) return CAIRN_OK;
+    RETURN_IF_ERR(tv_room(r, n));
     if (buf_put(r->tmp, s, n)) return err_set(r->err, CAIRN_ENOMEM, "out of memory rendering a template");
     v->n += n;
     return CAIRN_OK;
@@ -608,6 +642,8 @@ static int r_case(trender *r, const tval *a, int mode, tval *out)
 {
     size_t n = a->n;
     tv_tmp_begin(r, out, V_STR);
+    if (n == 0) return CAIRN_OK; /* nothing to map; tmp may still have no storage */
+    RETURN_IF_ERR(tv_room(r, n));
     if (buf_reserve(r->tmp, n)) return err_set(r->err, CAIRN_ENOMEM, "out of memory rendering a template");
     const char *s = tv_ptr(r, a); /* after the reserve: the buffer may have moved */
     char *d = (char *)r->tmp->p + r->tmp->len;
@@ -639,6 +675,11 @@ static int r_replace(trender *r, const tval *s, const tval *o, const tval *nw, l
     int rc = CAIRN_OK;
     while (!rc) {
         if (count >= 0 && done >= count) break;
+        if (b.len > LTMPL_MAX_TMP_BYTES) {
+            buf_free(&b);
+            return err_set(r->err, CAIRN_EINVAL, "template: output would exceed %u bytes (line_format/label_format limit)",
+                           (unsigned)LTMPL_MAX_LINE_BYTES);
+        }
         if (o->n == 0) { /* empty old: before every rune and at the end */
             rc = buf_put(&b, np, nw->n);
             done++;
@@ -849,11 +890,17 @@ static int r_call(trender *r, const tfn *fn, tval *a, size_t n, tval *out)
     case F_REPEAT: {
         long long c;
         RETURN_IF_ERR(tv_int(r, &a[0], &c));
-        if (c < 0 || (unsigned long long)c * a[1].n > (1u << 20))
-            return err_set(r->err, CAIRN_EINVAL, "template: repeat count out of range");
+        if (c < 0) return err_set(r->err, CAIRN_EINVAL, "template: repeat count must not be negative");
+        if (a[1].n && (unsigned long long)c > LTMPL_MAX_LINE_BYTES / a[1].n)
+            return err_set(r->err, CAIRN_EINVAL, "template: repeat output would exceed %u bytes (line_format limit)",
+                           (unsigned)LTMPL_MAX_LINE_BYTES);
         tv_tmp_begin(r, out, V_STR);
+        if (!a[1].n || !c) return CAIRN_OK;
+        RETURN_IF_ERR(tv_room(r, (size_t)c * a[1].n));
+        if (buf_reserve(r->tmp, (size_t)c * a[1].n))
+            return err_set(r->err, CAIRN_ENOMEM, "out of memory rendering a template");
         for (long long i = 0; i < c; i++) {
-            if (buf_reserve(r->tmp, a[1].n)) return err_set(r->err, CAIRN_ENOMEM, "out of memory rendering a template");
+            /* after the reserve: the source may live in tmp, which no longer moves */
             memmove(r->tmp->p + r->tmp->len, tv_ptr(r, &a[1]), a[1].n);
             r->tmp->len += a[1].n;
             out->n += a[1].n;
@@ -884,11 +931,21 @@ static int r_pipe(trender *r, const tpipe *pp, tval *out)
     return CAIRN_OK;
 }
 
+/* Append to the rendering's output, keeping it within LTMPL_MAX_LINE_BYTES. */
+static int r_out(trender *r, buf *dst, const char *s, size_t n)
+{
+    if (n > LTMPL_MAX_LINE_BYTES || dst->len - r->dst0 > LTMPL_MAX_LINE_BYTES - n)
+        return err_set(r->err, CAIRN_EINVAL, "template: output would exceed %u bytes (line_format/label_format limit)",
+                       (unsigned)LTMPL_MAX_LINE_BYTES);
+    if (buf_put(dst, s, n)) return err_set(r->err, CAIRN_ENOMEM, "out of memory rendering a template");
+    return CAIRN_OK;
+}
+
 static int r_list(trender *r, const tnode *nd, buf *dst)
 {
     for (; nd; nd = nd->next) {
         if (nd->kind == TN_TEXT) {
-            if (buf_put(dst, nd->s, nd->n)) return err_set(r->err, CAIRN_ENOMEM, "out of memory rendering a template");
+            RETURN_IF_ERR(r_out(r, dst, nd->s, nd->n));
             continue;
         }
         tval v;
@@ -897,7 +954,7 @@ static int r_list(trender *r, const tnode *nd, buf *dst)
             RETURN_IF_ERR(r_list(r, tv_truth(r, &v) ? nd->then : nd->els, dst));
             continue;
         }
-        if (buf_put(dst, tv_ptr(r, &v), v.n)) return err_set(r->err, CAIRN_ENOMEM, "out of memory rendering a template");
+        RETURN_IF_ERR(r_out(r, dst, tv_ptr(r, &v), v.n));
     }
     return CAIRN_OK;
 }
@@ -908,5 +965,6 @@ int ltmpl_render(const ltmpl *t, const ltmpl_env *env, buf *tmp, buf *dst, cairn
     r.env = env;
     r.tmp = tmp;
     r.err = err;
+    r.dst0 = dst->len;
     return r_list(&r, t->root, dst);
 }

@@ -9,6 +9,8 @@
  * trimming, Go template comments, fields `.name`, string, raw-string and
  * number literals, pipelines `a | f b`, parenthesised pipelines,
  * if / else if / else / end, and the functions listed in docs/logql.md.
+ * A function named in argument position is called without arguments, as in
+ * Go (`{{ repeat 2 __line__ }}`).
  * Anything else fails to compile with CAIRN_EINVAL.
  *
  * Threads: a compiled template is immutable; rendering keeps its state on
@@ -24,6 +26,15 @@
 #include "cairn.h"
 
 typedef struct ltmpl ltmpl;
+
+/* Longest output of one rendering (one line_format line or label_format
+ * value), as Loki's default max_line_size (256 KB): longer output is an
+ * execution error (CAIRN_EINVAL, which the pipeline turns into
+ * __error__="TemplateFormatErr" and keeps the line, as Loki does with any
+ * template error). Intermediate values of one rendering may total at most
+ * LTMPL_MAX_TMP_BYTES. */
+#define LTMPL_MAX_LINE_BYTES (256u * 1024u)
+#define LTMPL_MAX_TMP_BYTES (4u * LTMPL_MAX_LINE_BYTES)
 
 /* Look a label up for the template: NULL when absent. */
 typedef const char *(*ltmpl_lookup_fn)(void *ctx, const char *name, size_t name_len, size_t *len);

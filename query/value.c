@@ -437,3 +437,21 @@ void val_format_float(double f, char *dst, size_t cap)
     }
     val_format_float_fixed(f, dst, cap);
 }
+
+int val_budget_error(const arena *ar, int rc, cairn_err *err)
+{
+    if (rc != CAIRN_ENOMEM || !ar) return rc;
+    switch (arena_over_budget(ar)) {
+    case ARENA_OVER_OWN:
+        return err_set(err, CAIRN_ELIMIT,
+                       "query would use more than %zu bytes of memory; narrow the selector, shorten the range or "
+                       "raise --query-max-bytes",
+                       arena_budget_max(ar));
+    case ARENA_OVER_SHARED:
+        return err_set(err, CAIRN_ELIMIT,
+                       "the queries running now would use more than %llu bytes of memory together; retry later, "
+                       "narrow the query or raise --query-max-bytes-total",
+                       (unsigned long long)arena_budget_shared(ar)->limit);
+    default: return rc;
+    }
+}

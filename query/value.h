@@ -42,6 +42,7 @@
 
 #include "arena.h"
 #include "cairn.h"
+#include "mem.h"
 
 #define VAL_ABSENT_BITS 0x7ff0000000000002ULL
 #define VAL_STALE_BITS 0x7ff0000000000002ULL
@@ -143,6 +144,19 @@ int val_map_init(val_map *m, arena *ar, size_t expect);
 int val_map_put(val_map *m, uint64_t h, int32_t idx);
 /* Iterate the indexes stored under `h`: start with *cursor = 0; returns -1 at the end. */
 int32_t val_map_next(const val_map *m, uint64_t h, size_t *cursor);
+
+/* ---- budgets ------------------------------------------------------------------------ */
+
+/* cairn_query_budget (include/cairn.h) is a mem_budget; defined here so the
+ * API layer can bound its own query arenas (LogQL) with the same budget. */
+struct cairn_query_budget {
+    mem_budget b;
+};
+
+/* When `rc` is CAIRN_ENOMEM because the query arena hit its budget
+ * (arena_set_budget), replace the error with CAIRN_ELIMIT and a message a
+ * person can act on; return the (possibly new) code. Otherwise return rc. */
+int val_budget_error(const arena *ar, int rc, cairn_err *err);
 
 /* ---- values ------------------------------------------------------------------------- */
 

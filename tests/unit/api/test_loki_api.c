@@ -295,6 +295,7 @@ static int teardown(void **state)
     (void)state;
     http_stop(F.hs, 1000);
     route_table_free(&F.rt);
+    papi_free(&F.q);
     wapi_set_db(&F.w, NULL);
     wapi_free(&F.w);
     cairn_close(F.db);

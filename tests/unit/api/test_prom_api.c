@@ -9,9 +9,11 @@
 #include <arpa/inet.h>
 #include <math.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "support.h"
@@ -157,9 +159,9 @@ static void test_auth_parse_and_check(void **state)
     assert_int_equal(auth_check(&a, AUTH_READ, NULL), 0);
     assert_int_equal(auth_check(&a, AUTH_READ, "Basic !!!"), 0);
     auth_free(&a);
-    /* a file with only write lines leaves reads open */
+    /* auth fails closed (docs/api.md): a file with only write lines does not leave reads open */
     assert_int_equal(auth_parse(&a, "write bearer x\n", 15, &e), 0);
-    assert_int_equal(auth_check(&a, AUTH_READ, NULL), 1);
+    assert_int_equal(auth_check(&a, AUTH_READ, NULL), 0);
     assert_int_equal(auth_check(&a, AUTH_WRITE, NULL), 0);
     auth_free(&a);
     assert_int_equal(auth_parse(&a, "read digest x\n", 14, &e), CAIRN_EPARSE);
@@ -262,6 +264,7 @@ static int teardown(void **state)
     (void)state;
     http_stop(F.hs, 1000);
     route_table_free(&F.rt);
+    papi_free(&F.q);
     wapi_set_db(&F.w, NULL);
     wapi_free(&F.w);
     cairn_close(F.db);
@@ -458,22 +461,136 @@ static void test_prom_label_browser_requests(void **state)
 static void test_prom_concurrency_gate_503(void **state)
 {
     (void)state;
+    unsigned mc = F.q.max_concurrency, mq = F.q.max_queue;
     F.q.max_concurrency = 1;
+    F.q.max_queue = 0; /* no room to wait: 503 at once */
     atomic_store(&F.q.running, 1); /* one query "running" */
     resp r;
     req("POST", "/api/v1/query", FORM, "query=1%2B1&time=4", &r);
     assert_int_equal(r.status, 503);
     assert_non_null(strcasestr(r.head, "Retry-After: 1"));
     assert_string_equal(r.body, "{\"status\":\"error\",\"errorType\":\"unavailable\",\"error\":\"too many concurrent "
-                                "queries (limit 1); retry later\"}");
+                                "queries (limit 1, 0 queued); retry later\"}");
     req("GET", "/loki/api/v1/query?query=vector(1)&time=4", NULL, NULL, &r);
     assert_int_equal(r.status, 503);
-    assert_string_equal(r.body, "too many concurrent queries (limit 1); retry later\n");
+    assert_string_equal(r.body, "too many concurrent queries (limit 1, 0 queued); retry later\n");
     atomic_store(&F.q.running, 0);
     req("POST", "/api/v1/query", FORM, "query=1%2B1&time=4", &r);
     assert_int_equal(r.status, 200);
     assert_int_equal(atomic_load(&F.q.running), 0);
-    F.q.max_concurrency = 0;
+    F.q.max_concurrency = mc;
+    F.q.max_queue = mq;
+}
+
+static void test_prom_gate_defaults(void **state)
+{
+    (void)state;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    assert_int_equal(F.q.max_concurrency, (unsigned)(cpus > 0 ? cpus : 1));
+    assert_int_equal(F.q.max_queue, 4 * F.q.max_concurrency);
+    assert_int_equal(F.q.max_bytes, 256u * 1024 * 1024);
+    assert_int_equal(F.q.max_bytes_total, 512u * 1024 * 1024);
+    assert_int_equal(F.q.max_response_bytes, 64u * 1024 * 1024);
+    assert_int_equal(F.q.max_series, 100000);
+    assert_non_null(F.q.budget);
+}
+
+static void *release_after(void *arg)
+{
+    (void)arg;
+    struct timespec d = {0, 300 * 1000000L};
+    nanosleep(&d, NULL);
+    papi_gate_leave(&F.q); /* the "running" query ends */
+    return NULL;
+}
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void test_prom_queue_waits_for_a_slot(void **state)
+{
+    (void)state;
+    unsigned mc = F.q.max_concurrency, mq = F.q.max_queue;
+    F.q.max_concurrency = 1;
+    F.q.max_queue = 4;
+    atomic_store(&F.q.running, 1);
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, release_after, NULL), 0);
+    double t0 = mono_s();
+    resp r;
+    req("POST", "/api/v1/query", FORM, "query=1%2B1&time=4", &r);
+    double dt = mono_s() - t0;
+    pthread_join(th, NULL);
+    assert_int_equal(r.status, 200); /* queued, then run: not a 503 */
+    assert_true(dt >= 0.25);
+    assert_int_equal(atomic_load(&F.q.running), 0);
+    assert_int_equal(F.q.waiting, 0);
+    /* a queued query whose deadline passes gets Prometheus' / Loki's timeout */
+    atomic_store(&F.q.running, 1);
+    t0 = mono_s();
+    req("POST", "/api/v1/query", FORM, "query=1%2B1&time=4&timeout=200ms", &r);
+    dt = mono_s() - t0;
+    assert_int_equal(r.status, 503);
+    assert_string_equal(r.body, "{\"status\":\"error\",\"errorType\":\"timeout\",\"error\":\"query timed out in "
+                                "query queue\"}");
+    assert_true(dt >= 0.15 && dt < 5);
+    unsigned long long to = (unsigned long long)F.q.timeout_ms;
+    F.q.timeout_ms = 200;
+    req("GET", "/loki/api/v1/query?query=vector(1)&time=4", NULL, NULL, &r);
+    F.q.timeout_ms = (int64_t)to;
+    assert_int_equal(r.status, 504);
+    assert_string_equal(r.body, "query timed out in query queue\n");
+    atomic_store(&F.q.running, 0);
+    assert_int_equal(F.q.waiting, 0);
+    F.q.max_concurrency = mc;
+    F.q.max_queue = mq;
+}
+
+static void test_prom_memory_and_response_limits(void **state)
+{
+    (void)state;
+    resp r;
+    /* 2 series x 7201 steps x 8 bytes = 115 kB > 100 000 bytes */
+    F.q.max_bytes = 100000;
+    req("GET", "/api/v1/query_range?query=http_requests_total&start=1705310000&end=1705317200&step=1", NULL, NULL, &r);
+    assert_int_equal(r.status, 422);
+    assert_string_equal(r.body, "{\"status\":\"error\",\"errorType\":\"execution\",\"error\":\"query would use more "
+                                "than 100000 bytes of memory (2 series x 7201 steps); narrow the selector, shorten the "
+                                "range or raise --query-max-bytes\"}");
+    /* Loki answers 400 for limits */
+    req("GET", "/loki/api/v1/query_range?query=count_over_time(%7Bapp%3D%22web%22%7D%5B1m%5D)&start=1705310000&end="
+               "1705317200&step=1",
+        NULL, NULL, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "raise --query-max-bytes"));
+    F.q.max_bytes = 256u * 1024 * 1024;
+    /* the shared budget: too small for even one query */
+    uint64_t total = F.q.max_bytes_total;
+    F.q.max_bytes_total = 10000;
+    papi_apply_limits(&F.q);
+    req("GET", "/api/v1/query?query=http_requests_total&time=1705313100", NULL, NULL, &r);
+    assert_int_equal(r.status, 422);
+    assert_non_null(strstr(r.body, "raise --query-max-bytes-total"));
+    F.q.max_bytes_total = total;
+    papi_apply_limits(&F.q);
+    assert_int_equal(cairn_query_budget_used(F.q.budget), 0);
+    /* the answer: 2 series x 40 points and 10 log lines are more than 300 bytes of JSON */
+    F.q.max_response_bytes = 300;
+    req("GET", "/api/v1/query_range?query=http_requests_total&start=1705310000&end=1705317200&step=30", NULL, NULL, &r);
+    assert_int_equal(r.status, 422);
+    assert_non_null(strstr(r.body, "query result would be larger than 300 bytes (--query-max-response-bytes)"));
+    req("GET", "/loki/api/v1/query_range?query=%7Bapp%3D%22web%22%7D&start=1705310000&end=1705317200&limit=1000", NULL,
+        NULL, &r);
+    assert_int_equal(r.status, 400);
+    assert_non_null(strstr(r.body, "query result would be larger than 300 bytes (--query-max-response-bytes)"));
+    F.q.max_response_bytes = 64u * 1024 * 1024;
+    req("GET", "/loki/api/v1/query_range?query=%7Bapp%3D%22web%22%7D&start=1705310000&end=1705317200&limit=1000", NULL,
+        NULL, &r);
+    assert_int_equal(r.status, 200);
 }
 
 static void test_prom_limits_map_to_execution(void **state)
@@ -613,6 +730,9 @@ int main(void)
         cmocka_unit_test(test_prom_malformed_parameters),
         cmocka_unit_test(test_prom_label_browser_requests),
         cmocka_unit_test(test_prom_concurrency_gate_503),
+        cmocka_unit_test(test_prom_gate_defaults),
+        cmocka_unit_test(test_prom_queue_waits_for_a_slot),
+        cmocka_unit_test(test_prom_memory_and_response_limits),
         cmocka_unit_test(test_prom_limits_map_to_execution),
         cmocka_unit_test(test_loki_grafana_health_check),
         cmocka_unit_test(test_loki_streams_both_encodings),
