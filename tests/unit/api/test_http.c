@@ -507,6 +507,41 @@ static void test_wapi_bad_text_is_400_and_stores_nothing(void **state)
     assert_int_equal(atomic_load(&f->w.rejected[WAPI_PROMTEXT][WAPI_R_BAD_DATA]), 1);
 }
 
+/* Disk full through HTTP (issue 10, item 9): a full LMDB map answers 507 saying so; nothing of the body is stored. */
+static void test_wapi_storage_full_is_507(void **state)
+{
+    wfx *f = *state;
+    cairn_close(f->db);
+    cairn_options o;
+    cairn_options_default(&o);
+    o.background = 0;
+    o.retention_metrics_ms = 0;
+    o.map_size_bytes = 1 << 20;
+    cairn_err e;
+    assert_int_equal(cairn_open(f->dir, &o, &f->db, &e), 0);
+    wapi_set_db(&f->w, f->db);
+    size_t cap = 200 * 400, len = 0;
+    char *body = malloc(cap);
+    assert_non_null(body);
+    resp r;
+    r.status = 204;
+    size_t before = 0;
+    for (int k = 0; k < 200 && r.status == 204; k++) {
+        before = count_series(f->db, CAIRN_KIND_METRIC);
+        len = 0;
+        for (int i = 0; i < 200; i++)
+            len += (size_t)snprintf(body + len, cap - len, "full{i=\"%d\",pad=\"%0300d\"} 1 1700000000000\n", k * 200 + i, 0);
+        t_req(f->port, "POST", "/api/v1/import/prometheus", NULL, body, len, &r);
+    }
+    free(body);
+    assert_int_equal(r.status, 507);
+    assert_non_null(strstr(r.body, "no space left on device"));
+    assert_int_equal(count_series(f->db, CAIRN_KIND_METRIC), before); /* all or nothing */
+    cairn_stats st;
+    cairn_stats_get(f->db, &st);
+    assert_int_equal(st.storage_full_errors, 1);
+}
+
 static void test_wapi_remote_write_v2_is_415(void **state)
 {
     wfx *f = *state;
@@ -814,6 +849,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wapi_text_import_commits_and_keeps_metadata, wfx_setup, wfx_teardown),
         cmocka_unit_test_setup_teardown(test_wapi_bad_text_is_400_and_stores_nothing, wfx_setup, wfx_teardown),
         cmocka_unit_test_setup_teardown(test_wapi_remote_write_v2_is_415, wfx_setup, wfx_teardown),
+        cmocka_unit_test_setup_teardown(test_wapi_storage_full_is_507, wfx_setup, wfx_teardown),
         cmocka_unit_test_setup_teardown(test_wapi_otlp_errors_in_request_encoding, wfx_setup, wfx_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -758,9 +758,13 @@ static void test_idx_long_labels(void **state)
     const char *sn[] = {"__name__", "cmd", nm};
     expect_lstrs(&c, sn, 3);
 
-    /* golden: the hashed key of cmd=va holds ids 0 and 1; short pairs keep the plain layout */
+    /* golden (docs/format/lmdb.md): the hashed key of cmd="a" x 600 holds ids 0 and 1; short pairs
+     * keep the plain layout */
+    static const uint8_t gold[21] = {0x81, 0xb5, 0x92, 0x4e, 0x4d, 0xdd, 0x86, 0xf8, 0x2f, 0x04, 0xb0,
+                                     0xf5, 0xe2, 0x33, 0xed, 0xfe, 0x19, 0x00, 0x00, 0x00, 0x00};
     uint8_t lk[21];
     long_key(lk, M, "cmd", va, 0);
+    assert_memory_equal(lk, gold, sizeof gold);
     kv_cur *cu;
     const void *v;
     size_t vn;
