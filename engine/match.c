@@ -201,12 +201,19 @@ static size_t match_find_pos(const char *h, size_t n, const char *nd, size_t m, 
         }
     }
 #endif
+    if (!icase) { /* the tail, or short texts: memchr for the first byte */
+        while (i <= last) {
+            const unsigned char *c = memchr(hs + i, f, last - i + 1);
+            if (!c) return SIZE_MAX;
+            i = (size_t)(c - hs);
+            if (memcmp(hs + i + 1, ns + 1, m - 1) == 0) return i;
+            i++;
+        }
+        return SIZE_MAX;
+    }
     for (; i <= last; i++) {
         size_t k = 0;
-        if (icase)
-            while (k < m && match_lower(hs[i + k]) == ns[k]) k++;
-        else
-            while (k < m && hs[i + k] == ns[k]) k++;
+        while (k < m && match_lower(hs[i + k]) == ns[k]) k++;
         if (k == m) return i;
     }
     return SIZE_MAX;
