@@ -2,11 +2,16 @@
  * fuzz_wal.c — WAL replay over arbitrary segment bytes.
  *
  * The input becomes segment 00000001 of a per-process directory (emptied for
- * each input). An independent reading of the format (the oracle below) says
- * which leading records are good; wal_open must deliver exactly those, with
- * their CRC verified here against the stored one, and leave the file cut at
- * the end of the last good one. Then one record is appended, the WAL is
- * reopened, and it must replay the same records plus the new one.
+ * each input). An independent reading of docs/format/wal.md ("Replay and
+ * repair", the oracle below) says which records are intact: the leading good
+ * ones, and after a damaged span the ones from where intact records start
+ * again (the end the bad header claims, else the first good record followed
+ * by a good record or the end of the file). wal_open must deliver exactly
+ * those (type 255 skip records excepted), with their CRC verified here
+ * against the stored one, and leave the file cut at the start of a damaged
+ * span that runs to its end, else untouched in size. Then one record is
+ * appended, the WAL is reopened, and it must replay the same records plus
+ * the new one.
  */
 #include <dirent.h>
 #include <fcntl.h>
@@ -48,19 +53,56 @@ typedef struct ctx {
 
 static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
-/* The oracle: leading records with sane length, nonzero type and a matching CRC. */
+/* A good record at off: sane length, nonzero type, matching CRC. 1 and its length, else 0. */
+static int good_at(const uint8_t *d, size_t n, size_t off, uint32_t *len, uint8_t *type)
+{
+    if (n - off < WAL_HDR_BYTES) return 0;
+    uint32_t l = rd32(d + off), crc = rd32(d + off + 4);
+    uint8_t t = d[off + 8];
+    if (t == 0 || l > WAL_MAX_RECORD || l > n - off - WAL_HDR_BYTES) return 0;
+    if (crc32c(crc32c(0, &t, 1), d + off + WAL_HDR_BYTES, l) != crc) return 0;
+    *len = l, *type = t;
+    return 1;
+}
+
+/* The oracle: every intact record (skip records are stepped over, not listed); *end is the
+ * size the file must have after the repair. */
 static size_t oracle(const uint8_t *d, size_t n, good *g, size_t cap, size_t *end)
 {
     size_t off = 0, k = 0;
-    while (n - off >= WAL_HDR_BYTES && k < cap) {
-        uint32_t len = rd32(d + off), crc = rd32(d + off + 4);
-        uint8_t type = d[off + 8];
-        if (type == 0 || len > WAL_MAX_RECORD || len > n - off - WAL_HDR_BYTES) break;
-        if (crc32c(crc32c(0, &type, 1), d + off + WAL_HDR_BYTES, len) != crc) break;
-        g[k++] = (good){ off, len, type };
-        off += WAL_HDR_BYTES + len;
+    *end = n;
+    while (off < n && k < cap) {
+        uint32_t len;
+        uint8_t type;
+        if (good_at(d, n, off, &len, &type)) {
+            if (type != 255) g[k++] = (good){ off, len, type };
+            off += WAL_HDR_BYTES + len;
+            continue;
+        }
+        /* a damaged span from off: where does it end? */
+        size_t y = n, claimed = 0;
+        if (n - off >= WAL_HDR_BYTES && d[off + 8] != 0 && rd32(d + off) <= WAL_MAX_RECORD &&
+            rd32(d + off) <= n - off - WAL_HDR_BYTES)
+            claimed = off + WAL_HDR_BYTES + rd32(d + off);
+        uint32_t l2;
+        uint8_t t2;
+        if (claimed > off && claimed < n && good_at(d, n, claimed, &l2, &t2)) {
+            y = claimed;
+        } else {
+            for (size_t c = off + 1; c + WAL_HDR_BYTES <= n; c++) {
+                if (!good_at(d, n, c, &l2, &t2)) continue;
+                size_t e = c + WAL_HDR_BYTES + l2;
+                uint32_t l3;
+                uint8_t t3;
+                if (e == n || good_at(d, n, e, &l3, &t3)) {
+                    y = c;
+                    break;
+                }
+            }
+        }
+        if (y == n) *end = off; /* the span runs to the end: cut off */
+        off = y;
     }
-    *end = off;
     return k;
 }
 
@@ -130,6 +172,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     close(fd);
 
     size_t end;
+    if (size > (4u << 20)) return 0; /* replay stops checking candidates over 4 MiB while resynchronising */
     size_t n = oracle(data, size, g, sizeof g / sizeof g[0], &end);
     if (n == sizeof g / sizeof g[0]) return 0; /* more records than the oracle holds: skip */
 
