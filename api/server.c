@@ -130,6 +130,7 @@ typedef struct server {
     int open_rc;
     cairn_err open_err;
     int64_t started_unix;
+    _Atomic(http_server *) hs; /* for /metrics; set once the port is open */
 } server;
 
 static void *open_thread(void *arg)
@@ -341,6 +342,12 @@ static void h_metrics(http_req *req, void *ctx)
                         route_codes[k], v);
             else mprintf(&m, "cairn_http_requests_total{route=\"%s\",code=\"other\"} %" PRIu64 "\n", r->name, v);
         }
+    }
+    http_server *hs = atomic_load(&s->hs);
+    if (hs) {
+        family(&m, "cairn_http_header_timeouts_total", "counter",
+               "Connections closed because their request line and headers took longer than --header-timeout.");
+        mprintf(&m, "cairn_http_header_timeouts_total %" PRIu64 "\n", http_header_timeouts(hs));
     }
     process_metrics(&m, s);
     if (m.failed || !m.b.p) {
@@ -607,6 +614,7 @@ int server_main(int argc, char **argv)
     }
     fprintf(stderr, "cairn: listening on %s%s%s:%u (data %s, %u threads)\n", strchr(host, ':') ? "[" : "", host,
             strchr(host, ':') ? "]" : "", http_port(hs), data, ho.n_threads);
+    atomic_store(&s.hs, hs);
     char what[400];
     auth_describe(&s.auth, what, sizeof what);
     fprintf(stderr, "cairn: auth: %s\n", what);
@@ -620,6 +628,7 @@ int server_main(int argc, char **argv)
     int sig = 0;
     sigwait(&set, &sig);
     fprintf(stderr, "cairn: %s received, shutting down\n", sig == SIGINT ? "SIGINT" : "SIGTERM");
+    atomic_store(&s.hs, NULL);
     http_stop(hs, 30000);
     pthread_join(s.opener, NULL);
     int status = 0;

@@ -13,6 +13,9 @@ grep -q 'cairn: http limits: 512 connections, 128 per client address, headers wi
 grep -q 'cairn: auth: no --auth-file: every path is open' "$T/cairn.1.log" || die "no start-up line about auth"
 timeout 180 "$PY" "$IT/http_edge.py" "$PORT" >"$T/http_edge.log" 2>&1 || { cat "$T/http_edge.log"; die "HTTP edge cases failed"; }
 cat "$T/http_edge.log" >&2
+metrics=$(curl -sf "$URL/metrics")
+grep -Eq '^cairn_http_header_timeouts_total ([2-9]|[1-9][0-9]+)$' <<<"$metrics" ||
+  { grep header_timeouts <<<"$metrics"; die "/metrics does not count the connections cut at the header deadline"; }
 stop_cairn
 
 # ---- auth fails closed ----
