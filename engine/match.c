@@ -68,7 +68,7 @@ struct match_re {
     size_t lits_len;
     size_t *off;       /* n_alt + 1 offsets into lits */
     size_t n_alt;
-    size_t pat_len;    /* sizes of lits (pat_len + 1) and off (pat_len + 2) */
+    size_t pat_len;    /* sizes of lits (2 * pat_len + 2: a prefix and a suffix literal may overlap) and off (pat_len + 2) */
     re2s *re2;         /* RE_RE2, or any kind compiled with MATCH_RE_CAPTURE */
     size_t pre_len, suf_len; /* RE_RE2: literals every match starts/ends with, in lits */
     uint64_t (*seq)[4];      /* RE_SEQ: one 256-bit byte set per position */
@@ -258,7 +258,7 @@ static int match_re_classify(match_re *re, const char *p, size_t n)
         return CAIRN_OK;
     }
     re->pat_len = n;
-    re->lits = mem_alloc(n + 1);
+    re->lits = mem_alloc(2 * n + 2);
     re->off = mem_alloc((n + 2) * sizeof *re->off);
     if (!re->lits || !re->off) return CAIRN_ENOMEM;
     size_t ln;
@@ -577,7 +577,7 @@ void match_re_free(match_re *re)
     if (!re) return;
     re2s_free(re->re2);
     mem_free(re->seq, MATCH_SEQ_MAX * sizeof *re->seq);
-    mem_free(re->lits, re->pat_len + 1);
+    mem_free(re->lits, 2 * re->pat_len + 2);
     mem_free(re->off, (re->pat_len + 2) * sizeof *re->off);
     mem_free(re, sizeof *re);
 }

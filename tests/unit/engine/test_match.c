@@ -435,9 +435,9 @@ static void expand_eq(const char *pat, const char *s, const char *tmpl, int want
     buf b;
     buf_init(&b);
     int rc = match_re_expand(re, s, strlen(s), tmpl, strlen(tmpl), &b);
-    if (rc != want_rc || (rc == 1 && (b.len != strlen(want) || memcmp(b.p, want, b.len))))
-        fail_msg("%s on %s with %s: rc %d \"%.*s\", want %d \"%s\"", pat, s, tmpl, rc, (int)b.len, (const char *)b.p,
-                 want_rc, want);
+    if (rc != want_rc || (rc == 1 && (b.len != strlen(want) || (b.len && memcmp(b.p, want, b.len)))))
+        fail_msg("%s on %s with %s: rc %d \"%.*s\", want %d \"%s\"", pat, s, tmpl, rc, (int)b.len,
+                 b.p ? (const char *)b.p : "", want_rc, want);
     buf_free(&b);
     match_re_free(re);
 }
