@@ -662,8 +662,8 @@ static void *watchdog_thread(void *arg)
         for (http_conn *c = s->conns; c; c = c->next) {
             int_fast64_t d = atomic_load(&c->deadline_ms);
             if (d && now >= d && atomic_compare_exchange_strong(&c->deadline_ms, &d, 0)) {
-                shutdown(c->fd, SHUT_RDWR); /* libmicrohttpd sees the hang-up and closes it */
-                atomic_fetch_add(&s->n_header_timeouts, 1);
+                atomic_fetch_add(&s->n_header_timeouts, 1); /* first: the client may look as soon as it sees EOF */
+                shutdown(c->fd, SHUT_RDWR);                  /* libmicrohttpd sees the hang-up and closes it */
             }
         }
         pthread_mutex_unlock(&s->conns_mu);

@@ -585,7 +585,8 @@ static void test_http_form_check_accepts_valid_text(void **state)
     char m[200] = "";
     const char *ok[] = {"", "query=1%2B1", "a=&b", "&&x=y&", "q=%C3%A9%E2%82%AC%F0%9F%98%80", "q=\xc3\xa9",
                         "q=%zz%", "q=%4", "match[]=up&match[]=%7Bjob%3D%22a%22%7D", "q=a+b", "q=%7F%0A%09"};
-    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) assert_int_equal(http_form_check(ok[i], strlen(ok[i]), m, sizeof m), 0);
+    for (size_t i = 0; i < sizeof ok / sizeof *ok; i++)
+        assert_int_equal(http_form_check(ok[i], strlen(ok[i]), m, sizeof m), 0);
     assert_int_equal(http_path_check("/api/v1/label/caf%C3%A9/values", 30, m, sizeof m), 0);
     assert_int_equal(http_path_check("/a+b", 4, m, sizeof m), 0);
 }
@@ -781,7 +782,7 @@ static void test_http_header_deadline_cuts_a_slow_client(void **state)
         if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) cut = t_now() - t0;
     }
     close(fd);
-    assert_true(cut >= 0.9 && cut < 1.6);
+    if (!(cut >= 0.9 && cut < 3.0)) fail_msg("cut after %.3f s (deadline 1 s; watchdog tick 0.1 s)", cut);
     assert_int_equal(http_header_timeouts(f->s), 1);
     /* a keep-alive connection idle between requests is not cut by the header deadline */
     fd = t_connect(f->port);
@@ -816,7 +817,7 @@ static void test_http_per_ip_connection_limit(void **state)
     assert_true(t_closed_after(fd));
     close(fd);
     close(held[0]);
-    struct timespec nap = {0, 200000000};
+    struct timespec nap = {1, 0}; /* libmicrohttpd notices the close on its next loop */
     nanosleep(&nap, NULL);
     t_req(f->port, "GET", "/q", NULL, NULL, 0, &r);
     assert_int_equal(r.status, 200);
