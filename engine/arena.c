@@ -178,3 +178,24 @@ int arena_over_budget(const arena *a) { return a->over; }
 size_t arena_budget_max(const arena *a) { return a->max_bytes; }
 
 mem_budget *arena_budget_shared(const arena *a) { return a->shared; }
+
+int arena_charge(arena *a, size_t n)
+{
+    if (a->max_bytes && (n > a->max_bytes || a->held > a->max_bytes - n)) {
+        if (!a->over) a->over = ARENA_OVER_OWN;
+        return -1;
+    }
+    if (a->shared && mem_budget_take(a->shared, n)) {
+        if (!a->over) a->over = ARENA_OVER_SHARED;
+        return -1;
+    }
+    a->held += n;
+    return 0;
+}
+
+void arena_uncharge(arena *a, size_t n)
+{
+    if (n > a->held) n = a->held;
+    a->held -= n;
+    if (a->shared) mem_budget_give(a->shared, n);
+}

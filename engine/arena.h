@@ -46,4 +46,10 @@ enum { ARENA_OVER_OWN = 1, ARENA_OVER_SHARED = 2 };
 int arena_over_budget(const arena *a);
 size_t arena_budget_max(const arena *a);
 mem_budget *arena_budget_shared(const arena *a);
+/* Count `n` bytes the owner allocates elsewhere (mem_) against the arena's
+ * budgets, as if a chunk: 0, or -1 (nothing counted, arena_over_budget()
+ * set) when that would pass one. arena_uncharge() gives them back; charges
+ * still held are given back by arena_free(). */
+int arena_charge(arena *a, size_t n);
+void arena_uncharge(arena *a, size_t n);
 #endif

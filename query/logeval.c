@@ -533,15 +533,24 @@ typedef struct lq_ser {
     int unsorted, has_err;
 } lq_ser;
 
-static int lq_ser_push(lq_ser *s, int64_t t, double v)
+/* The sample arrays live in mem_, outside the arena, but count against the
+ * query's budgets through arena_charge(): LogQL's cost is samples, not rows. */
+static int lq_ser_push(arena *ar, lq_ser *s, int64_t t, double v)
 {
     if (s->n == s->cap) {
         size_t nc = s->cap ? 2 * s->cap : 4;
+        if (arena_charge(ar, (nc - s->cap) * (sizeof *s->t + sizeof *s->v))) return CAIRN_ENOMEM;
         int64_t *nt = mem_realloc(s->t, s->cap * sizeof *nt, nc * sizeof *nt);
-        if (!nt) return CAIRN_ENOMEM;
+        if (!nt) {
+            arena_uncharge(ar, (nc - s->cap) * (sizeof *s->t + sizeof *s->v));
+            return CAIRN_ENOMEM;
+        }
         s->t = nt;
         double *nv = mem_realloc(s->v, s->cap * sizeof *nv, nc * sizeof *nv);
-        if (!nv) return CAIRN_ENOMEM; /* t already grown: cap unchanged is still safe */
+        if (!nv) { /* t already grown: cap unchanged is still safe */
+            arena_uncharge(ar, (nc - s->cap) * (sizeof *s->t + sizeof *s->v));
+            return CAIRN_ENOMEM;
+        }
         s->v = nv;
         s->cap = nc;
     }
@@ -552,8 +561,9 @@ static int lq_ser_push(lq_ser *s, int64_t t, double v)
     return CAIRN_OK;
 }
 
-static void lq_ser_free(lq_ser *s)
+static void lq_ser_free(arena *ar, lq_ser *s)
 {
+    arena_uncharge(ar, s->cap * (sizeof *s->t + sizeof *s->v));
     mem_free(s->t, s->cap * sizeof *s->t);
     mem_free(s->v, s->cap * sizeof *s->v);
 }
@@ -949,7 +959,7 @@ static int lq_range_agg(lq *q, const ast_node *node, const lq_group *push, val *
                 }
             }
             if (has_err) ser[idx].has_err = 1;
-            if (lq_ser_push(&ser[idx], t, v)) {
+            if (lq_ser_push(q->ar, &ser[idx], t, v)) {
                 rc = lq_oom(q);
                 break;
             }
@@ -1042,11 +1052,12 @@ static int lq_range_agg(lq *q, const ast_node *node, const lq_group *push, val *
             rc = lq_push_row(q, out, &row_cap, x.ls[i], vals);
             if (rc) goto out;
         }
-        if ((i & 255) == 0 && (rc = lq_check_time(q))) goto out;
+        /* one clock read per series: each costs up to q->n windows */
+        if ((rc = lq_check_time(q))) goto out;
     }
     rc = CAIRN_OK;
 out:
-    for (size_t i = 0; i < x.n && i < ser_cap; i++) lq_ser_free(&ser[i]);
+    for (size_t i = 0; i < x.n && i < ser_cap; i++) lq_ser_free(q->ar, &ser[i]);
     mem_free(ser, ser_cap * sizeof *ser);
     mem_free(scratch, scratch_n * sizeof *scratch);
     mem_free(gl, gl_cap * sizeof *gl);

@@ -166,6 +166,14 @@ static void test_budget_shared_between_queries(void **state)
     assert_int_equal(prom(f, "up", T0_MS, T0_MS + 2 * H_MS, 30000, &o, &q2, &e), CAIRN_OK);
     cairn_query_close(q2);
     assert_int_equal(cairn_query_budget_used(b), 0);
+    /* LogQL: rows in the arena and sample arrays charged to it are all given back */
+    const char *lq = "sum by (app) (count_over_time({app=\"big\"}[10s]))";
+    assert_int_equal(cairn_logql_open(f->db, lq, strlen(lq), T0_MS * 1000000, (T0_MS + 60000) * 1000000, 1000000000LL,
+                                      100, CAIRN_BACKWARD, &o, &q2, &e),
+                     CAIRN_OK);
+    assert_true(cairn_query_budget_used(b) > 0);
+    cairn_query_close(q2);
+    assert_int_equal(cairn_query_budget_used(b), 0);
     cairn_query_budget_free(b);
     cairn_query_budget_free(NULL);
 }
