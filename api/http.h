@@ -11,6 +11,14 @@
  *   gets a 500 ("handler did not answer"), which is a bug.
  * - Bodies are bounded by http_opts.max_body_bytes before and after gzip
  *   (413 with a message); unsupported Content-Encodings are 415.
+ * - Before any handler runs, the path, the query string and the form body
+ *   of a query route (GET and POST) are valid UTF-8 without NUL bytes, else
+ *   the request got a 400 naming the parameter (http_opts.param_error); a
+ *   request with ambiguous framing (Content-Length with Transfer-Encoding,
+ *   two lengths, a coding other than chunked) or HTTP/1.1 without Host got a
+ *   400 and its connection closed. docs/limits.md, "HTTP".
+ * - Connections: at most max_conns, max_conns_per_ip from one address; the
+ *   request line and headers must arrive within header_timeout_s.
  * - Handlers may block (a commit waits for its group fsync): the pool has
  *   n_threads threads, and each serves many connections.
  * - Thread safety: everything here may be called from any pool thread; an
