@@ -214,7 +214,11 @@ int papi_gate_enter_wait(papi_ctx *c, http_req *r, int loki, int64_t wait_ms, in
     int timed_out = 0, full = 0;
     int64_t t0 = gate_now_ms();
     if (atomic_load(&c->running) >= max) {
-        if (c->waiting >= c->max_queue) {
+        /* A waiting query holds its HTTP pool thread: never let running and
+         * waiting queries take the last one, so writes and health checks
+         * are still served during a query storm. */
+        unsigned busy = atomic_load(&c->running) + c->waiting + 1;
+        if (c->waiting >= c->max_queue || (c->http_threads && busy >= c->http_threads)) {
             full = 1;
         } else {
             /* CLOCK_REALTIME: the condition variable's default clock */

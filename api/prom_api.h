@@ -46,6 +46,7 @@ typedef struct papi_ctx {
     int max_series_set;       /* 1 when the flag was given: it then also replaces Loki's max_query_series (500) */
     unsigned max_concurrency; /* --query-max-concurrency; excess queries wait in the queue. Default: the CPUs */
     unsigned max_queue;       /* --query-max-queue: queries waiting for a slot; beyond → 503. Default 4 x CPUs */
+    unsigned http_threads;    /* the HTTP pool's size; 0 = unknown. A query waits only while one thread stays free */
     uint64_t max_bytes;       /* --query-max-bytes: memory of one query. Default 256 MiB */
     uint64_t max_bytes_total; /* --query-max-bytes-total: memory of all running queries. Default 512 MiB */
     uint64_t max_response_bytes; /* --query-max-response-bytes: a query's JSON answer. Default 64 MiB */

@@ -544,6 +544,7 @@ int server_main(int argc, char **argv)
         }
     }
     papi_apply_limits(&s.q);
+    s.q.http_threads = ho.n_threads;
     char host[256];
     if (server_parse_listen(listen, host, sizeof host, &ho.port)) {
         fprintf(stderr, "cairn serve: --listen wants ADDR:PORT, got \"%s\"\n", listen);

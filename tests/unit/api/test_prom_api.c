@@ -544,6 +544,18 @@ static void test_prom_queue_waits_for_a_slot(void **state)
     F.q.timeout_ms = (int64_t)to;
     assert_int_equal(r.status, 504);
     assert_string_equal(r.body, "query timed out in query queue\n");
+    /* waiting would take the last HTTP pool thread (3 threads: 1 running + 1 waiting + this one): 503 at once */
+    F.q.http_threads = 3;
+    F.q.max_queue = 4;
+    F.q.waiting = 1; /* one query already waiting */
+    t0 = mono_s();
+    req("POST", "/api/v1/query", FORM, "query=1%2B1&time=4&timeout=5s", &r);
+    dt = mono_s() - t0;
+    F.q.waiting = 0;
+    F.q.http_threads = 0;
+    assert_int_equal(r.status, 503);
+    assert_non_null(strstr(r.body, "\"errorType\":\"unavailable\""));
+    assert_true(dt < 2);
     atomic_store(&F.q.running, 0);
     assert_int_equal(F.q.waiting, 0);
     F.q.max_concurrency = mc;

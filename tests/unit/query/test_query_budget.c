@@ -37,7 +37,7 @@ static int setup(void **state)
     if (cairn_open(f->dir, &o, &f->db, &e)) return -1;
     cairn_batch *b = cairn_batch_new();
     for (int s = 0; s < 200; s++) {
-        char v[8];
+        char v[16];
         snprintf(v, sizeof v, "%d", s);
         cairn_label ls[2] = {CAIRN_LABEL("__name__", "up"), {"i", 1, v, strlen(v)}};
         int ref = cairn_batch_series(b, CAIRN_KIND_METRIC, ls, 2, &e);
