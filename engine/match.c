@@ -74,7 +74,8 @@ struct match_re {
     uint64_t (*seq)[4];      /* RE_SEQ: one 256-bit byte set per position */
     size_t seq_n;
     int seq_mode;
-    size_t run_off, run_len; /* RE_SEQ: longest run of single-byte positions (bytes in lits) */
+    size_t run_off, run_len; /* RE_SEQ: longest run of single-byte positions, its bytes in run */
+    char run[MATCH_SEQ_MAX];
 };
 
 static int match_is_digit(char c) { return c >= '0' && c <= '9'; }
@@ -463,7 +464,7 @@ static int match_re_seq(match_re *re, const char *p, size_t n)
     }
     for (size_t x = 0; x < best; x++)
         for (unsigned c = 0; c < 256; c++)
-            if (seq[best_off + x][c >> 6] >> (c & 63) & 1) re->lits[x] = (char)c;
+            if (seq[best_off + x][c >> 6] >> (c & 63) & 1) re->run[x] = (char)c;
     re->run_off = best_off, re->run_len = best;
     re->seq = seq, re->seq_n = k, re->kind = RE_SEQ;
     re->seq_mode = !re->anchored || (lead && trail) ? SEQ_CONTAINS : lead ? SEQ_SUFFIX : trail ? SEQ_PREFIX : SEQ_EXACT;
@@ -499,7 +500,7 @@ static int match_seq_exec(const match_re *re, const char *s, size_t len)
     /* occurrences of the literal run, then the positions around it */
     size_t pos = re->run_off, lim = len - (k - re->run_off - re->run_len);
     while (pos < lim) {
-        size_t j = match_find_pos(s + pos, lim - pos, re->lits, re->run_len, 0);
+        size_t j = match_find_pos(s + pos, lim - pos, re->run, re->run_len, 0);
         if (j == SIZE_MAX) return 0;
         j += pos;
         if (match_seq_at(re, u + j - re->run_off)) return 1;

@@ -350,6 +350,9 @@ static void test_match_repeat_limits(void **state)
     assert_int_equal(mv(CAIRN_MATCH_RE, "a{1000}", a1000), 1);
     assert_int_equal(mv(CAIRN_MATCH_RE, "a{1000}", a999), 0);
     assert_int_equal(mv(CAIRN_MATCH_RE, "a{2,1000}b", "aab"), 1);
+    /* regression (fuzz_match): a byte sequence longer than its pattern overflowed the literal buffer */
+    assert_int_equal(mv(CAIRN_MATCH_RE, "a{20}", "aaaaaaaaaaaaaaaaaaaa"), 1);
+    assert_int_equal(mv(CAIRN_MATCH_RE, ".*x{64}", "yxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"), 1);
     assert_int_equal(mv(CAIRN_MATCH_RE, "a{,3}", "a{,3}"), 1);
 }
 
