@@ -5,6 +5,9 @@ import zlib
 
 
 def varint(n):
+    # protobuf int64: a negative number is its 64-bit two's complement (ten bytes);
+    # without this, n >>= 7 stays -1 and the loop never ends (INT64_MIN in hostile.py)
+    n &= (1 << 64) - 1
     out = bytearray()
     while True:
         b = n & 0x7F
