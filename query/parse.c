@@ -511,6 +511,20 @@ static int p_matcher_nonempty(const ast_matcher *m)
     return !empty;
 }
 
+/* A matcher whose regex does not compile is a parse error at the matcher, as in
+ * Prometheus and Loki (400 bad_data), not a failure when the selector runs. */
+static int p_check_regex(parser *p, const ast_matcher *m)
+{
+    cairn_matcher cm = {m->op == AST_MATCH_RE ? CAIRN_MATCH_RE : CAIRN_MATCH_NRE, m->name.p, m->name.len, m->value.p,
+                        m->value.len};
+    match mm;
+    cairn_err e = {0};
+    if (match_compile(&mm, &cm, &e))
+        return e.code == CAIRN_ENOMEM ? err_set(p->err, e.code, "%s", e.msg) : p_err_at(p, m->pos, "%s", e.msg);
+    match_free(&mm);
+    return CAIRN_OK;
+}
+
 /* `{` matchers `}`; the current token is `{`. */
 static int p_matchers(parser *p, ast_matcher **out, size_t *n_out)
 {
@@ -544,6 +558,7 @@ static int p_matchers(parser *p, ast_matcher **out, size_t *n_out)
         if (p->tok.kind != T_STRING) return p_unexpected(p, "label matcher", "string");
         TRY(p_str(p, p->tok.s, p->tok.s_len, &m.value));
         TRY(p_advance(p));
+        if (m.op == AST_MATCH_RE || m.op == AST_MATCH_NRE) TRY(p_check_regex(p, &m));
     add:
         TRY(p_grow(p, (void **)&v, &cap, n, sizeof *v));
         v[n++] = m;

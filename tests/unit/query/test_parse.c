@@ -438,6 +438,9 @@ static void test_parse_errors_promql(void **state)
         {"x{a=\"\\q\"}", 1, 6, "1:6: invalid escape sequence \"\\q\" in string"},
         {"sum(\n  rate(x[5m\n)", 3, 1, "3:1: unexpected \")\" in range selector, expected \"]\" or \":\""},
         {"{a=\"b\"} |= \"x\"", 1, 9, "1:9: unexpected \"|=\" after a complete expression"},
+        /* a matcher regex that does not compile is a parse error at the matcher (400 bad_data) */
+        {"x{a=~\"b{1001}\"}", 1, 3, "1:3: invalid regex in matcher a=~\"b{1001}\": invalid repeat count: `{1001}` at offset 1"},
+        {"x{a!~\"(\"}", 1, 3, "1:3: invalid regex in matcher a!~\"(\": missing closing ): `(` at offset 0"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
         check_error(QLANG_PROMQL, cases[i].src, cases[i].line, cases[i].col, cases[i].msg);
