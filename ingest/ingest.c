@@ -515,9 +515,10 @@ int ingest_entry(cairn_batch *b, int ref, const char *what, long long idx, int64
     char ws[320];
     if (line_len > o->max_line_bytes)
         return err_set(err, CAIRN_EINVAL, "%s: line of %zu bytes exceeds the limit of %u bytes", entry_str(ws, sizeof ws, what, idx, t_ns), line_len, o->max_line_bytes);
-    if (o->reject_old_ns > 0 && t_ns < o->now_ns - o->reject_old_ns)
+    /* differences in uint64: no overflow for any t_ns, now_ns or window (a window may be INT64_MAX) */
+    if (o->reject_old_ns > 0 && t_ns < o->now_ns && (uint64_t)o->now_ns - (uint64_t)t_ns > (uint64_t)o->reject_old_ns)
         return err_set(err, CAIRN_EINVAL, "%s: timestamp is older than the limit of %llds", entry_str(ws, sizeof ws, what, idx, t_ns), (long long)(o->reject_old_ns / 1000000000));
-    if (o->future_grace_ns > 0 && t_ns > o->now_ns + o->future_grace_ns)
+    if (o->future_grace_ns > 0 && t_ns > o->now_ns && (uint64_t)t_ns - (uint64_t)o->now_ns > (uint64_t)o->future_grace_ns)
         return err_set(err, CAIRN_EINVAL, "%s: timestamp is too far in the future (more than %llds after the receive time)",
                        entry_str(ws, sizeof ws, what, idx, t_ns), (long long)(o->future_grace_ns / 1000000000));
     if (n_meta > o->max_meta_entries)

@@ -73,6 +73,26 @@ static void test_lpush_reserved_and_nul(void **state)
     cairn_batch_free(b);
 }
 
+/* Regression: the window arithmetic overflowed for a window of INT64_MAX
+ * (--ingest-max-future 1000y saturates to it): now + window wrapped negative
+ * and every entry was "too far in the future". */
+static void test_lpush_huge_windows_do_not_overflow(void **state)
+{
+    (void)state;
+    ingest_opts o;
+    t_opts(&o);
+    o.future_grace_ns = INT64_MAX;
+    o.reject_old_ns = INT64_MAX;
+    cairn_batch *b = cairn_batch_new();
+    cairn_err e;
+    const char *body = "{\"streams\":[{\"stream\":{\"app\":\"a\"},\"values\":[[\"" TS "\",\"now\"],"
+                       "[\"9223372036854775807\",\"last\"],[\"1\",\"first\"]]}]}";
+    int rc = lpush_decode_json((const uint8_t *)body, strlen(body), &o, b, &e);
+    if (rc) fail_msg("%s", e.msg);
+    assert_int_equal(b->n_entries, 3);
+    cairn_batch_free(b);
+}
+
 static void check_json(const char *body, int code, const char *msg)
 {
     cairn_batch *b = cairn_batch_new();
@@ -388,6 +408,7 @@ int main(void)
         cmocka_unit_test(test_lpush_json_basic),
         cmocka_unit_test(test_lpush_json_errors),
         cmocka_unit_test(test_lpush_reserved_and_nul),
+        cmocka_unit_test(test_lpush_huge_windows_do_not_overflow),
         cmocka_unit_test(test_lpush_json_empty_labels),
         cmocka_unit_test(test_lpush_json_limits),
         cmocka_unit_test(test_lpush_parse_labels),
