@@ -829,12 +829,12 @@ int match_compile(match *m, const cairn_matcher *src, cairn_err *err)
     m->op = src->op;
     m->name = mem_strndup(src->name, src->name_len);
     m->value = mem_strndup(src->value, src->value_len);
+    m->name_len = src->name_len; /* before match_free below: it frees by length */
+    m->value_len = src->value_len;
     if (!m->name || !m->value) {
         match_free(m);
         return err_set(err, CAIRN_ENOMEM, "out of memory compiling a matcher");
     }
-    m->name_len = src->name_len;
-    m->value_len = src->value_len;
     if (m->op == CAIRN_MATCH_RE || m->op == CAIRN_MATCH_NRE) {
         char what[160];
         snprintf(what, sizeof what, "matcher %.*s%s\"%.*s\"", m->name_len > 40 ? 40 : (int)m->name_len, m->name,
