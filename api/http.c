@@ -65,9 +65,8 @@
  * that takes the length), repeated Content-Length, a Transfer-Encoding
  * other than chunked, and HTTP/1.1 without Host. (libmicrohttpd's own
  * strict mode would reject the last one too, but its error path in 0.9.75
- * writes the response headers twice, which is also why a malformed
- * Content-Length, detected inside libmicrohttpd before any callback, still
- * gets a doubled header block: that one is beyond our reach.)
+ * writes the response headers twice. A malformed Content-Length takes that
+ * path before any callback; on_mhd_log() below answers it cleanly.)
  *
  * Connection limits are libmicrohttpd's (a global cap and a per-address
  * cap, so one client cannot take every slot). libmicrohttpd has only an
@@ -111,10 +110,15 @@
 
 #define HTTP_MAX_HEADERS 8
 
+/* Where a connection is in its current request. */
+enum { CONN_IDLE = 0, CONN_HEADERS = 1, CONN_REQUEST = 2 };
+
 /* One TCP connection, for the header deadline and the request-line check. */
 typedef struct http_conn {
     struct http_conn *prev, *next;
     int fd;
+    pthread_t tid;                    /* the pool thread serving it (libmicrohttpd never moves a connection) */
+    atomic_int phase;                 /* CONN_*: request line seen, headers done, or between requests */
     atomic_int_fast64_t deadline_ms; /* CLOCK_MONOTONIC ms; 0 = none */
     char bad[200];                    /* 400 message for the current request's target; "" = fine */
 } http_conn;
@@ -629,8 +633,12 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
         http_conn *c = ci ? mem_calloc(1, sizeof *c) : NULL;
         *socket_context = c;
-        if (!c) return; /* out of memory: this connection only has the idle timeout */
+        if (!c) { /* cannot track it (out of memory): no deadline and no target check, so refuse it */
+            if (ci) shutdown(ci->connect_fd, SHUT_RDWR);
+            return;
+        }
         c->fd = ci->connect_fd;
+        c->tid = pthread_self();
         conn_deadline(c, s->o.header_timeout_s);
         pthread_mutex_lock(&s->conns_mu);
         c->next = s->conns;
@@ -680,6 +688,7 @@ static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
     http_conn *c = conn_of(conn);
     if (!c) return NULL;
     conn_deadline(c, s->o.header_timeout_s);
+    atomic_store(&c->phase, CONN_HEADERS);
     c->bad[0] = 0;
     size_t n = strlen(uri);
     const char *q = memchr(uri, '?', n);
@@ -874,7 +883,9 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         r->rt = route_find(s->routes, url);
         atomic_fetch_add(&s->in_flight, 1);
         *con_cls = r;
-        conn_deadline(conn_of(conn), 0); /* the headers are in */
+        http_conn *hc = conn_of(conn);
+        conn_deadline(hc, 0); /* the headers are in */
+        if (hc) atomic_store(&hc->phase, CONN_REQUEST);
         classify(r, version ? version : "");
         if (r->early == 413 || r->early_close) {
             /* declared too large, or ambiguous: answer now, before any body; the connection closes after it */
@@ -907,8 +918,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     http_server *s = cls;
     http_req *r = *con_cls;
     /* keep-alive: the next request line must arrive within the idle timeout (absolute, unlike libmicrohttpd's) */
+    http_conn *hc = conn_of(conn);
+    if (hc) atomic_store(&hc->phase, CONN_IDLE);
     if (s->o.header_timeout_s && toe == MHD_REQUEST_TERMINATED_COMPLETED_OK && !(r && r->status == 101))
-        conn_deadline(conn_of(conn), s->o.idle_timeout_s);
+        conn_deadline(hc, s->o.idle_timeout_s);
     if (!r) return;
     if (r->up) { /* a 101 was queued but never written: the upgrade will not happen */
         up_release(r->up);
@@ -922,11 +935,68 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&s->in_flight, 1);
 }
 
+/*
+ * libmicrohttpd 0.9.75 answers requests it cannot parse (a malformed or
+ * huge Content-Length, header lines too long for the pool, a broken header
+ * line) itself, before any callback, and that path writes its header block
+ * twice (transmit_error_response_len builds the headers, then the state
+ * machine builds them again), so the client reads headers as body. The only
+ * hook on that path is the log line it writes first. When it fires for a
+ * connection of this thread that is between its request line and the end
+ * of its headers, and exactly one connection of this thread is there (so it
+ * is the one), we write one clean answer on its socket ourselves and shut
+ * the socket: libmicrohttpd's doubled answer then fails to send and it
+ * closes the connection, as it meant to. Otherwise libmicrohttpd's answer
+ * goes out unchanged. mhd_last_fmt is the line logged before, which says why.
+ */
+static _Thread_local const char *mhd_last_fmt;
+
+static void answer_mhd_error(http_server *s, unsigned status, const char *why_fmt)
+{
+    char why[120] = "malformed request";
+    if (why_fmt && !strchr(why_fmt, '%')) {
+        snprintf(why, sizeof why, "%s", why_fmt);
+        char *cut = strstr(why, " Closing connection.");
+        if (cut) *cut = 0;
+        size_t n = strlen(why);
+        while (n && (why[n - 1] == '\n' || why[n - 1] == ' ')) why[--n] = 0;
+    }
+    const char *reason = status == 400   ? "Bad Request"
+                         : status == 413 ? "Content Too Large"
+                         : status == 414 ? "URI Too Long"
+                         : status == 431 ? "Request Header Fields Too Large"
+                                         : "Error";
+    char out[400];
+    size_t body_len = strlen(why) + 1;
+    int n = snprintf(out, sizeof out,
+                     "HTTP/1.1 %u %s\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n"
+                     "Content-Length: %zu\r\n\r\n%s\n",
+                     status, reason, body_len, why);
+    if (n <= 0 || (size_t)n >= sizeof out) return;
+    pthread_t self = pthread_self();
+    pthread_mutex_lock(&s->conns_mu);
+    http_conn *hit = NULL;
+    int n_hit = 0;
+    for (http_conn *c = s->conns; c; c = c->next)
+        if (pthread_equal(c->tid, self) && atomic_load(&c->phase) == CONN_HEADERS) hit = c, n_hit++;
+    if (n_hit == 1) {
+        if (send(hit->fd, out, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT) == n) shutdown(hit->fd, SHUT_RDWR);
+        atomic_store(&hit->phase, CONN_IDLE);
+    }
+    pthread_mutex_unlock(&s->conns_mu);
+}
+
 static void on_mhd_log(void *cls, const char *fmt, va_list ap)
 {
-    (void)cls;
+    http_server *s = cls;
+    va_list cp;
+    va_copy(cp, ap);
     fputs("cairn: http: ", stderr);
     vfprintf(stderr, fmt, ap);
+    static const char err_fmt[] = "Error processing request (HTTP response code is %u";
+    if (s && !strncmp(fmt, err_fmt, sizeof err_fmt - 1)) answer_mhd_error(s, va_arg(cp, unsigned), mhd_last_fmt);
+    va_end(cp);
+    mhd_last_fmt = fmt;
 }
 
 int http_start(const http_opts *o, http_server **out, cairn_err *err)
@@ -963,7 +1033,7 @@ int http_start(const http_opts *o, http_server **out, cairn_err *err)
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_UPGRADE | fam_flag;
     errno = 0;
-    s->d = MHD_start_daemon(flags, o->port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
+    s->d = MHD_start_daemon(flags, o->port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, s,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_THREAD_POOL_SIZE, (unsigned int)(o->n_threads ? o->n_threads : 1),
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, o->conn_memory_bytes,
