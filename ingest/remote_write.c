@@ -274,14 +274,24 @@ static inline int rw_name_less(const uint8_t *a, size_t an, const uint8_t *b, si
  * copy without labels_value_valid). */
 static inline int rw_plain(const uint8_t *p, size_t n)
 {
+    const uint64_t ones = 0x0101010101010101ULL;
     uint64_t acc = 0, zero = 0, w;
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
         memcpy(&w, p + i, 8);
         acc |= w;
-        zero |= (w - 0x0101010101010101ULL) & ~w;
+        zero |= (w - ones) & ~w;
     }
-    for (; i < n; i++) acc |= p[i], zero |= (uint64_t)(p[i] == 0) << 7;
+    if (i < n) { /* the tail as one word: overlapping the last full one, or padded with 0x01 */
+        if (n >= 8) {
+            memcpy(&w, p + n - 8, 8);
+        } else {
+            w = ones;
+            memcpy(&w, p, n);
+        }
+        acc |= w;
+        zero |= (w - ones) & ~w;
+    }
     return ((acc | zero) & 0x8080808080808080ULL) == 0;
 }
 
