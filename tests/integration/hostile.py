@@ -318,7 +318,8 @@ def main():
     # a dozen more of our own.
     case('query of 1 MiB', '4xx', 'POST', PQ, b'query=' + b'1%2B' * (1 << 18) + b'1',
          {'Content-Type': 'application/x-www-form-urlencoded'}, deadline=5)
-    case('10000 nested parentheses', 400, 'GET', q(PQ, query='(' * 10000 + '1' + ')' * 10000), deadline=2)
+    case('10000 nested parentheses', 400, 'POST', PQ, urllib.parse.urlencode({'query': '(' * 10000 + '1' + ')' * 10000}),
+         {'Content-Type': 'application/x-www-form-urlencoded'}, deadline=2)
     case('10000 chained unary minus', ('4xx', 200), 'GET', q(PQ, query='-' * 10000 + '1'), deadline=2)
     case('start after end', 400, 'GET', q(PR, query='1', start=NOW, end=NOW - 60, step=15), deadline=2)
     case('negative step', 400, 'GET', q(PR, query='1', start=NOW - 60, end=NOW, step=-15), deadline=2)
