@@ -140,14 +140,16 @@ static void test_repeat_count_rejected_fast(void **state)
         cairn_query *r = NULL;
         cairn_err e;
         int64_t t = T0 / 1000000;
-        assert_int_equal(cairn_query_open(f->db, CAIRN_LANG_PROMQL, pq[i], strlen(pq[i]), t, t, 0, NULL, &r, &e),
-                         CAIRN_EINVAL);
+        int rc = cairn_query_open(f->db, CAIRN_LANG_PROMQL, pq[i], strlen(pq[i]), t, t, 0, NULL, &r, &e);
+        assert_true(rc == CAIRN_EPARSE || rc == CAIRN_EINVAL); /* the parser checks matcher regexes (400) */
+        assert_null(r);
         if (!strstr(e.msg, "invalid repeat count")) fail_msg("%s: %s", pq[i], e.msg);
     }
     static const char *lqs[] = {"{app=~\"x{99999999}\"}", "{app=\"rx\"} |~ \"a{5000}\"",
                                 "{app=\"rx\"} | regexp \"(?P<x>a{1001})\"", "count_over_time({app=~\"x{99999999}\"}[1h])"};
     for (size_t i = 0; i < 4; i++) {
-        assert_int_equal(i < 3 ? lq_logs(f, lqs[i]) : lq(f, lqs[i], T0 + 10 * S), CAIRN_EINVAL);
+        int rc = i < 3 ? lq_logs(f, lqs[i]) : lq(f, lqs[i], T0 + 10 * S);
+        assert_true(rc == CAIRN_EPARSE || rc == CAIRN_EINVAL);
         if (!strstr(f->e.msg, "invalid repeat count")) fail_msg("%s: %s", lqs[i], f->e.msg);
     }
     double ms = ms_since(&t0);
