@@ -1797,6 +1797,13 @@ static int lp_compile_stage(lpipe *p, lp_stage *st, cairn_err *err)
             size_t nl = 0;
             const char *nm = match_re_group_name(st->rx, g, &nl);
             if (!nm) continue;
+            if (nm[0] >= '0' && nm[0] <= '9') /* RE2 accepts it; a label name cannot start so (Loki) */
+                return err_set(err, CAIRN_EINVAL, "invalid regexp stage \"%.*s\": invalid extracted label name '%.*s'",
+                               a->strs[0].len > 80 ? 80 : (int)a->strs[0].len, a->strs[0].p, (int)nl, nm);
+            for (size_t j = 0; j < k; j++)
+                if (st->rnames[j].len == nl && memcmp(st->rnames[j].name, nm, nl) == 0)
+                    return err_set(err, CAIRN_EINVAL, "invalid regexp stage \"%.*s\": duplicate extracted label name '%.*s'",
+                                   a->strs[0].len > 80 ? 80 : (int)a->strs[0].len, a->strs[0].p, (int)nl, nm);
             st->rnames[k].group = (uint32_t)g;
             st->rnames[k].name = nm;
             st->rnames[k].len = nl;

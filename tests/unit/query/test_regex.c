@@ -185,6 +185,10 @@ static void test_logql_regexp_stage_and_label_replace(void **state)
                      2);
     assert_int_equal(lq_logs(f, "{app=\"re\"} | regexp \"(\\\\w+)\""), CAIRN_EINVAL);
     assert_non_null(strstr(f->e.msg, "named capture"));
+    assert_int_equal(lq_logs(f, "{app=\"re\"} | regexp \"(?P<1x>\\\\w+)\""), CAIRN_EINVAL);
+    assert_non_null(strstr(f->e.msg, "invalid extracted label name '1x'"));
+    assert_int_equal(lq_logs(f, "{app=\"re\"} | regexp \"(?P<a>x)(?P<a>y)\""), CAIRN_EINVAL);
+    assert_non_null(strstr(f->e.msg, "duplicate extracted label name 'a'"));
 }
 
 static void test_logql_json_index_overflow(void **state)
