@@ -271,28 +271,28 @@ static inline int rw_name_less(const uint8_t *a, size_t an, const uint8_t *b, si
 }
 
 /* Nonzero if all n bytes are ASCII and none is NUL (a value the fast path may
- * copy without labels_value_valid). */
+ * copy without labels_value_valid). Per word, (w - 0x01..) | w has a byte's
+ * high bit set when that byte is >= 0x80 or 0 (the borrow of a 0 byte can only
+ * mark bytes above it, and the word is refused anyway). */
 static inline int rw_plain(const uint8_t *p, size_t n)
 {
     const uint64_t ones = 0x0101010101010101ULL;
-    uint64_t acc = 0, zero = 0, w;
+    uint64_t acc = 0, w;
     size_t i = 0;
+    if (n < 8) { /* short: per byte, c - 1 wraps to >= 0x7f exactly for 0 and >= 0x80 */
+        unsigned bad = 0;
+        for (; i < n; i++) bad |= (uint8_t)(p[i] - 1u) >= 0x7f;
+        return !bad;
+    }
     for (; i + 8 <= n; i += 8) {
         memcpy(&w, p + i, 8);
-        acc |= w;
-        zero |= (w - ones) & ~w;
+        acc |= (w - ones) | w;
     }
-    if (i < n) { /* the tail as one word: overlapping the last full one, or padded with 0x01 */
-        if (n >= 8) {
-            memcpy(&w, p + n - 8, 8);
-        } else {
-            w = ones;
-            memcpy(&w, p, n);
-        }
-        acc |= w;
-        zero |= (w - ones) & ~w;
+    if (i < n) { /* the tail as one word, overlapping the last full one */
+        memcpy(&w, p + n - 8, 8);
+        acc |= (w - ones) | w;
     }
-    return ((acc | zero) & 0x8080808080808080ULL) == 0;
+    return (acc & 0x8080808080808080ULL) == 0;
 }
 
 static inline uint8_t *rw_put_str(uint8_t *d, const uint8_t *s, size_t n)
