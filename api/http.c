@@ -953,7 +953,12 @@ static _Thread_local const char *mhd_last_fmt;
 
 static void answer_mhd_error(http_server *s, unsigned status, const char *why_fmt)
 {
-    char why[120] = "malformed request";
+    char why[120];
+    snprintf(why, sizeof why, "%s",
+             status == 431   ? "request header fields too large"
+             : status == 414 ? "request line too long"
+             : status == 413 ? "request too large"
+                             : "malformed request");
     if (why_fmt && !strchr(why_fmt, '%')) {
         snprintf(why, sizeof why, "%s", why_fmt);
         char *cut = strstr(why, " Closing connection.");

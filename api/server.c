@@ -608,6 +608,16 @@ int server_main(int argc, char **argv)
     }
     ho.routes = &s.routes;
     ho.param_error = param_error;
+    /* every connection is a descriptor: make room for --max-connections plus the WAL, LMDB and tails */
+    struct rlimit nofile;
+    rlim_t need = (rlim_t)ho.max_conns + 256;
+    if (!getrlimit(RLIMIT_NOFILE, &nofile) && nofile.rlim_cur != RLIM_INFINITY && nofile.rlim_cur < need) {
+        rlim_t want = nofile.rlim_max == RLIM_INFINITY || nofile.rlim_max >= need ? need : nofile.rlim_max;
+        struct rlimit nl = {want, nofile.rlim_max};
+        if (setrlimit(RLIMIT_NOFILE, &nl) || want < need)
+            fprintf(stderr, "cairn: warning: open-file limit %llu is below --max-connections %u + 256\n",
+                    (unsigned long long)(want < need ? want : nofile.rlim_cur), ho.max_conns);
+    }
     http_server *hs;
     cairn_err e;
     if (http_start(&ho, &hs, &e)) {
