@@ -328,7 +328,7 @@ static int list_wal(const char *dir, char names[][16], long long *sizes, int cap
     while ((e = readdir(d))) {
         if (!strncmp(e->d_name, "corrupt-", 8)) (*n_corrupt)++;
         if (strlen(e->d_name) != 8 || strspn(e->d_name, "0123456789abcdef") != 8 || n == cap) continue;
-        snprintf(names[n++], 16, "%s", e->d_name);
+        memcpy(names[n++], e->d_name, 9); /* 8 hex digits and the NUL */
     }
     closedir(d);
     for (int i = 1; i < n; i++) /* insertion sort: a handful of names */
