@@ -35,8 +35,8 @@
  *
  * Mapping (same as the reference): a TimeSeries with at least one sample
  * becomes a metric series through ingest_series (validation, reserved "__"
- * names and empty values dropped, sorting, duplicate names rejected naming
- * the series), its samples copied bit for bit (the stale marker
+ * names, NUL and invalid UTF-8 rejected, empty values dropped, sorting,
+ * duplicate names rejected naming the series), its samples copied bit for bit (the stale marker
  * 0x7ff0000000000002 survives). A TimeSeries without samples is skipped
  * unseen; exemplars and native histograms are dropped. MetricMetadata with a
  * family name goes to the metadata list, so a metadata-only request is a
