@@ -46,6 +46,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "err.h"
@@ -59,6 +60,7 @@ struct kv {
     MDB_dbi dbi[KV_N_DBI];
     int lock_fd;
     uint64_t map_size;
+    uint64_t fs_low;   /* free bytes under which an EIO from LMDB is a full disk (KV_FS_LOW; tests raise it) */
     char dir[256]; /* for messages; truncated if longer */
 };
 
@@ -86,6 +88,16 @@ static const struct {
 };
 
 /* ---- errors --------------------------------------------------------------------- */
+
+/* Is the file system holding the data dir (nearly) full? Less than KV_FS_LOW bytes free for
+ * unprivileged writers, or no free inode. */
+#define KV_FS_LOW (1u << 20)
+static int kv_fs_full(const kv *k)
+{
+    struct statvfs sv;
+    if (k->lock_fd < 0 || fstatvfs(k->lock_fd, &sv) != 0) return 0; /* the LOCK file is in the data dir */
+    return (uint64_t)sv.f_bavail * sv.f_frsize < k->fs_low || (sv.f_files && sv.f_favail == 0);
+}
 
 /* Map an LMDB result to a cairn code, filling err with what and where. */
 static int kv_fail(const kv *k, int rc, const char *what, cairn_err *err)
@@ -120,6 +132,17 @@ static int kv_fail(const kv *k, int rc, const char *what, cairn_err *err)
         return err_set(err, CAIRN_EINVAL, "%s: key or value size not accepted by LMDB (%s)", what,
                        mdb_strerror(rc));
     case ENOMEM: return err_set(err, CAIRN_ENOMEM, "%s: out of memory", what);
+    case EIO:
+        /* LMDB answers a short write, which is how a full file system shows up,
+         * with EIO ("short write, filesystem full?" in mdb_page_flush): ask the
+         * file system whether it is full before calling it an I/O error. */
+        if (k && kv_fs_full(k)) {
+            err_sys(err, ENOSPC, "no space left on device: writing %s to %s/index.mdb (the file system is full)", what,
+                    dir);
+            if (err) err->code = CAIRN_ENOSPC;
+            return CAIRN_ENOSPC;
+        }
+        return err_sys(err, rc, "%s: %s/index.mdb", what, dir);
     case ENOSPC:
     case EDQUOT:
         err_sys(err, rc, "no space left on device: writing %s to %s/index.mdb", what, dir);
@@ -167,6 +190,7 @@ int kv_open(const char *dir_z, uint64_t map_size, kv **out, cairn_err *err)
     if (!k) return err_set(err, CAIRN_ENOMEM, "out of memory opening %s", dir_z);
     k->lock_fd = -1;
     k->map_size = map_size;
+    k->fs_low = KV_FS_LOW;
     snprintf(k->dir, sizeof k->dir, "%s", dir_z);
     int rc = kv_lock_dir(k, dir_z, err);
     if (rc) goto fail;
@@ -243,6 +267,8 @@ uint64_t kv_used_bytes(kv *k)
 }
 
 uint64_t kv_map_size(kv *k) { return k->map_size; }
+
+void kv_test_fs_low(kv *k, uint64_t bytes) { k->fs_low = bytes; }
 
 /* ---- transactions ------------------------------------------------------------------ */
 

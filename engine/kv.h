@@ -48,6 +48,9 @@ int kv_sync(kv *k, cairn_err *err);
 uint64_t kv_used_bytes(kv *k);
 /* The map size in effect (an existing file may have raised it). */
 uint64_t kv_map_size(kv *k);
+/* Test hook: LMDB reports a short write (a full file system) as EIO, so kv asks the file
+ * system: under this many free bytes (default 1 MiB) such an EIO is CAIRN_ENOSPC. */
+void kv_test_fs_low(kv *k, uint64_t bytes);
 
 int kv_begin(kv *k, int write, kv_txn **out, cairn_err *err);
 int kv_commit(kv_txn *t, cairn_err *err); /* frees t in every case */

@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -269,6 +271,51 @@ static void test_kv_map_full_is_enospc(void **state)
     t_tmpdir_free(dir);
 }
 
+/* A short write (the file system filling up) is EIO from LMDB: CAIRN_ENOSPC when the file
+ * system is (nearly) full, else CAIRN_EIO. RLIMIT_FSIZE makes the write short, in a child. */
+static int kv_short_write_child(const char *dir, uint64_t fs_low)
+{
+    signal(SIGXFSZ, SIG_IGN);
+    kv *k;
+    cairn_err e;
+    if (kv_open(dir, 64ULL << 20, &k, &e)) return 10;
+    kv_test_fs_low(k, fs_low);
+    struct rlimit rl = {(256 << 10) + 100, (256 << 10) + 100}; /* not page aligned: the crossing write is short */
+    if (setrlimit(RLIMIT_FSIZE, &rl)) return 11;
+    static uint8_t blob[4000];
+    int rc = CAIRN_OK;
+    for (uint32_t i = 0; i < 1000 && rc == CAIRN_OK; i++) {
+        kv_txn *t;
+        if (kv_begin(k, 1, &t, &e)) return 12;
+        uint8_t key[4];
+        be32_put(key, i);
+        rc = kv_put(t, KV_CHUNKS, key, 4, blob, sizeof blob, 0, &e);
+        if (rc) {
+            kv_abort(t);
+            break;
+        }
+        rc = kv_commit(t, &e);
+    }
+    if (rc == CAIRN_ENOSPC && !strstr(e.msg, "no space left on device: writing a transaction commit")) return 13;
+    return rc == CAIRN_ENOSPC ? 1 : rc == CAIRN_EIO ? 2 : 14;
+}
+
+static void test_kv_short_write_is_enospc_when_fs_full(void **state)
+{
+    (void)state;
+    for (int full = 0; full < 2; full++) {
+        char *dir = t_tmpdir("kvshort");
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) _exit(kv_short_write_child(dir, full ? UINT64_MAX : 0));
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), full ? 1 : 2);
+        t_tmpdir_free(dir);
+    }
+}
+
 static void test_kv_double_open_fails(void **state)
 {
     fx *f = *state;
@@ -345,6 +392,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_kv_dups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_kv_persist_and_size, setup, teardown),
         cmocka_unit_test(test_kv_map_full_is_enospc),
+        cmocka_unit_test(test_kv_short_write_is_enospc_when_fs_full),
         cmocka_unit_test_setup_teardown(test_kv_double_open_fails, setup, teardown),
         cmocka_unit_test(test_kv_open_bad_dir),
         cmocka_unit_test(test_kv_oom),
