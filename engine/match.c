@@ -509,6 +509,27 @@ static int match_seq_exec(const match_re *re, const char *s, size_t len)
     return 0;
 }
 
+/* Index of the ']' closing the class that opens at p[i] == '[' (n if none),
+ * reading it as RE2 does: a leading '^' and ']', escapes, and [:name:], whose
+ * ":]" RE2 looks for anywhere after the "[:" (no ":]" makes '[' a member). */
+static size_t match_class_end(const char *p, size_t n, size_t i)
+{
+    size_t j = i + 1;
+    if (j < n && p[j] == '^') j++;
+    if (j < n && p[j] == ']') j++;
+    while (j < n && p[j] != ']') {
+        if (p[j] == '\\') {
+            j += match_esc_len(p, n, j);
+        } else if (p[j] == '[' && j + 1 < n && p[j + 1] == ':') {
+            const char *e = memmem(p + j + 2, n - j - 2, ":]", 2);
+            j = e ? (size_t)(e - p) + 2 : j + 1;
+        } else {
+            j++;
+        }
+    }
+    return j;
+}
+
 /* For a pattern RE2 runs: the literal every match must start with and the one
  * it must end with (as Prometheus' FastRegexMatcher extracts them), so most
  * non-matching values are turned down with a memcmp and never reach RE2. Only
@@ -523,11 +544,7 @@ static void match_re_required(match_re *re, const char *p, size_t n)
         if (p[i] == '\\') {
             i++;
         } else if (p[i] == '[') {
-            size_t j = i + 1;
-            if (j < n && p[j] == '^') j++;
-            if (j < n && p[j] == ']') j++;
-            while (j < n && p[j] != ']') j += (p[j] == '\\' || (p[j] == '[' && j + 1 < n && p[j + 1] == ':')) ? 2 : 1;
-            i = j;
+            i = match_class_end(p, n, i);
         } else if (p[i] == '(') {
             depth++;
         } else if (p[i] == ')') {
@@ -559,11 +576,7 @@ static void match_re_required(match_re *re, const char *p, size_t n)
         if (p[i] == '\\') {
             i += match_esc_len(p, n, i);
         } else if (p[i] == '[') {
-            size_t j = i + 1;
-            if (j < n && p[j] == '^') j++;
-            if (j < n && p[j] == ']') j++;
-            while (j < n && p[j] != ']') j += (p[j] == '\\' || (p[j] == '[' && j + 1 < n && p[j + 1] == ':')) ? 2 : 1;
-            i = j + 1;
+            i = match_class_end(p, n, i) + 1;
         } else {
             i += t ? t : 1;
         }
