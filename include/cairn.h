@@ -149,7 +149,8 @@ typedef struct cairn_db cairn_db;
  * @param[in]  dir_z  NUL-terminated path.
  * @param[in]  opts   options, or NULL for the defaults. Borrowed.
  * @param[out] out    receives the handle; close it with cairn_close().
- * @return CAIRN_OK, CAIRN_EINVAL (bad options), CAIRN_EIO, CAIRN_ECORRUPT, CAIRN_ENOMEM.
+ * @return CAIRN_OK, CAIRN_EINVAL (bad options), CAIRN_EIO, CAIRN_ECORRUPT (also: a WAL segment is
+ *         missing, named in the message, unless wal_skip_missing), CAIRN_ENOMEM.
  * @note A torn or corrupt WAL tail is cut off with a warning, not an error.
  */
 CAIRN_API int cairn_open(const char *dir_z, const cairn_options *opts, cairn_db **out, cairn_err *err);
@@ -160,7 +161,7 @@ CAIRN_API void cairn_close(cairn_db *db);
 /**
  * Write every open head to LMDB, record the WAL position and delete WAL
  * segments before it. Runs in the background too (checkpoint_interval_ms).
- * @return CAIRN_OK, CAIRN_EIO, CAIRN_ENOMEM.
+ * @return CAIRN_OK, CAIRN_EIO, CAIRN_ENOSPC (disk or LMDB map full; the data stays in the WAL), CAIRN_ENOMEM.
  */
 CAIRN_API int cairn_checkpoint(cairn_db *db, cairn_err *err);
 
@@ -249,7 +250,8 @@ CAIRN_API size_t cairn_batch_size(const cairn_batch *b);
  * the wall clock, older than the retention, or not within +-2^62) fails the
  * whole batch with CAIRN_EINVAL naming the first such series and timestamp.
  * @return CAIRN_OK, CAIRN_EOUTOFORDER, CAIRN_ELIMIT (max series/streams, line
- *         size), CAIRN_EINVAL (time window), CAIRN_EIO, CAIRN_ENOMEM.
+ *         size), CAIRN_EINVAL (time window), CAIRN_EIO, CAIRN_ENOSPC (disk or LMDB map full: nothing
+ *         of the batch was stored), CAIRN_ENOMEM.
  * @note Thread-safe; the batch is borrowed and unchanged.
  */
 CAIRN_API int cairn_commit(cairn_db *db, const cairn_batch *b, cairn_err *err);
