@@ -96,46 +96,17 @@ static size_t labels_utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
-/* Offset of the first invalid byte, or len if s is valid UTF-8. Label values
- * are nearly always ASCII, so eight bytes at a time are checked for a high bit
- * first and the sequence decoder runs only where one is set. */
-size_t labels_utf8_valid(const char *s, size_t len)
-{
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0;
-    while (i < len) {
-        if (len - i >= 8) {
-            uint64_t w;
-            memcpy(&w, p + i, 8);
-            if ((w & 0x8080808080808080ULL) == 0) {
-                i += 8;
-                continue;
-            }
-        }
-        if (p[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t k = labels_utf8_seq(p + i, len - i);
-        if (!k) return i;
-        i += k;
-    }
-    return len;
-}
-
-static void labels_put_escaped(char *dst, size_t cap, size_t *pos, const char *s, size_t n);
-
 /* Nonzero if any of the eight bytes of w is zero (the classic haszero test). */
 static inline int labels_has_zero(uint64_t w)
 {
     return ((w - 0x0101010101010101ULL) & ~w & 0x8080808080808080ULL) != 0;
 }
 
-/* Offset of the first byte of a label value that cairn refuses: a NUL, or the
- * start of an invalid UTF-8 sequence (labels_utf8_valid's rules); len if none.
- * The same eight-bytes-at-a-time fast path: a word without a high bit and
- * without a zero byte is skipped whole. */
-size_t labels_value_valid(const char *s, size_t len)
+/* Offset of the first byte that is not valid UTF-8 (or, with refuse_nul, a NUL);
+ * len if none. Label values are nearly always ASCII, so eight bytes at a time are
+ * checked first (no high bit, and no zero byte when NULs are refused) and the
+ * sequence decoder runs only where that test fails. */
+static size_t labels_scan(const char *s, size_t len, int refuse_nul)
 {
     const unsigned char *p = (const unsigned char *)s;
     size_t i = 0;
@@ -143,12 +114,12 @@ size_t labels_value_valid(const char *s, size_t len)
         if (len - i >= 8) {
             uint64_t w;
             memcpy(&w, p + i, 8);
-            if ((w & 0x8080808080808080ULL) == 0 && !labels_has_zero(w)) {
+            if ((w & 0x8080808080808080ULL) == 0 && !(refuse_nul && labels_has_zero(w))) {
                 i += 8;
                 continue;
             }
         }
-        if (p[i] == 0) return i;
+        if (p[i] == 0 && refuse_nul) return i;
         if (p[i] < 0x80) {
             i++;
             continue;
@@ -159,6 +130,13 @@ size_t labels_value_valid(const char *s, size_t len)
     }
     return len;
 }
+
+size_t labels_utf8_valid(const char *s, size_t len) { return labels_scan(s, len, 0); }
+
+/* A label value cairn refuses: a NUL, or the start of an invalid UTF-8 sequence. */
+size_t labels_value_valid(const char *s, size_t len) { return labels_scan(s, len, 1); }
+
+static void labels_put_escaped(char *dst, size_t cap, size_t *pos, const char *s, size_t n);
 
 int labels_name_reserved(const char *name, size_t len)
 {
