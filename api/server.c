@@ -646,8 +646,8 @@ int server_main(int argc, char **argv)
     int status = 0;
     if (s.open_rc == CAIRN_OK) {
         wapi_set_db(&s.w, NULL);
-        cairn_close(s.db);
-        fprintf(stderr, "cairn: checkpointed and closed %s\n", data);
+        if (cairn_close(s.db) == CAIRN_OK) fprintf(stderr, "cairn: checkpointed and closed %s\n", data);
+        else fprintf(stderr, "cairn: closed %s without a final checkpoint; the WAL is replayed at the next start\n", data);
     } else {
         status = 1;
     }

@@ -1077,9 +1077,9 @@ static void *bg_main(void *arg)
     return NULL;
 }
 
-void cairn_close(cairn_db *db)
+int cairn_close(cairn_db *db)
 {
-    if (!db) return;
+    if (!db) return CAIRN_OK;
     if (db->bg_running) {
         pthread_mutex_lock(&db->bg_mu);
         db->bg_stop = 1;
@@ -1099,8 +1099,10 @@ void cairn_close(cairn_db *db)
     pthread_rwlock_unlock(&db->state);
     pthread_mutex_unlock(&db->wmu);
     cairn_err e;
-    if (cairn_checkpoint(db, &e)) engine_log(db, CAIRN_LOG_ERROR, "checkpoint at close failed: %s", e.msg);
+    int rc = cairn_checkpoint(db, &e);
+    if (rc) engine_log(db, CAIRN_LOG_ERROR, "checkpoint at close failed (the WAL keeps the data): %s", e.msg);
     db_free(db);
+    return rc;
 }
 
 void cairn_stats_get(cairn_db *db, cairn_stats *o)

@@ -599,7 +599,7 @@ int cairn_samples_open(cairn_db *db, uint64_t id, int64_t mint_ms, int64_t maxt_
         return err_set(err, rc, "cannot read series %llu: %s", (unsigned long long)id, cairn_strerror(rc));
     }
     for (size_t i = 0; i < n_mem; i++) it->srcs[i].p = it->copy.p + ((uintptr_t)it->srcs[i].p - 1);
-    qsort(it->srcs, it->n_src, sizeof *it->srcs, src_cmp);
+    if (it->n_src > 1) qsort(it->srcs, it->n_src, sizeof *it->srcs, src_cmp); /* srcs may be NULL when empty */
     it->acts = mem_alloc((it->n_src ? it->n_src : 1) * sizeof *it->acts);
     if (!it->acts) {
         it->n_src = 0;

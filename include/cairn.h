@@ -155,8 +155,11 @@ typedef struct cairn_db cairn_db;
  */
 CAIRN_API int cairn_open(const char *dir_z, const cairn_options *opts, cairn_db **out, cairn_err *err);
 
-/** Checkpoint and close. cairn_close(NULL) does nothing. Not concurrent with other calls. */
-CAIRN_API void cairn_close(cairn_db *db);
+/** Checkpoint and close; the handle is freed either way. cairn_close(NULL) does nothing.
+ * Not concurrent with other calls.
+ * @return CAIRN_OK, or the final checkpoint's error (e.g. CAIRN_ENOSPC), already logged:
+ *         nothing acknowledged is lost (the WAL still holds it and is replayed at the next open). */
+CAIRN_API int cairn_close(cairn_db *db);
 
 /**
  * Write every open head to LMDB, record the WAL position and delete WAL
