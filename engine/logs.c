@@ -606,13 +606,16 @@ int logs_filter_new(const cairn_line_filter *f, size_t n, cairn_line_filter_fn f
 }
 
 /* Does one line pass filter x? 1 yes, 0 no. */
+/* 1 keep, 0 drop, or a negative code (a regex that could not run: out of memory),
+ * which ends the scan: an error is never a silent non-match. */
 static int filt_line(const lfilt *x, const uint8_t *l, size_t n)
 {
+    int r;
     switch (x->op) {
     case CAIRN_FILTER_CONTAINS: return x->plen == 0 || (n >= x->plen && memmem(l, n, x->pat, x->plen) != NULL);
     case CAIRN_FILTER_NOT_CONTAINS: return !(x->plen == 0 || (n >= x->plen && memmem(l, n, x->pat, x->plen)));
-    case CAIRN_FILTER_REGEX: return match_re_exec(x->re, (const char *)l, n) > 0;
-    default: return match_re_exec(x->re, (const char *)l, n) == 0;
+    case CAIRN_FILTER_REGEX: return match_re_exec(x->re, (const char *)l, n);
+    default: r = match_re_exec(x->re, (const char *)l, n); return r < 0 ? r : !r;
     }
 }
 
@@ -721,7 +724,9 @@ static int cur_select(logs_it *it, it_cur *c)
         size_t m = 0;
         for (size_t j = 0; j < c->nsel; j++) {
             uint32_t i = c->sel[j];
-            if (filt_line(x, v->lines + v->off[i], v->off[i + 1] - v->off[i])) c->sel[m++] = i;
+            int keep = filt_line(x, v->lines + v->off[i], v->off[i + 1] - v->off[i]);
+            if (keep < 0) return keep;
+            if (keep) c->sel[m++] = i;
         }
         c->nsel = m;
     }
