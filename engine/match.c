@@ -83,12 +83,13 @@ static int match_is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' &
 
 /* ---- Go syntax on RE2 ------------------------------------------------------------- */
 
+static size_t match_class_end(const char *p, size_t n, size_t i);
+
 /* Copy p[0..n) to dst (capacity 2n + 1) rewriting `(?<name>` to `(?P<name>`
  * outside classes and \Q..\E. Returns n' or (size_t)-1 with *bad at a `\C`. */
 static size_t match_re_prep(const char *p, size_t n, char *dst, size_t *bad)
 {
     size_t k = 0, i = 0;
-    int in_class = 0;
     while (i < n) {
         char c = p[i];
         if (c == '\\' && i + 1 < n) {
@@ -110,26 +111,12 @@ static size_t match_re_prep(const char *p, size_t n, char *dst, size_t *bad)
             i += 2;
             continue;
         }
-        if (in_class) {
-            if (c == '[' && i + 1 < n && p[i + 1] == ':') { /* [:alpha:] */
-                const char *e = memmem(p + i + 2, n - i - 2, ":]", 2);
-                size_t end = e ? (size_t)(e - p) + 2 : i + 1;
-                memcpy(dst + k, p + i, end - i);
-                k += end - i;
-                i = end;
-                continue;
-            }
-            if (c == ']') in_class = 0;
-            dst[k++] = c;
-            i++;
-            continue;
-        }
-        if (c == '[') {
-            in_class = 1;
-            dst[k++] = c;
-            i++;
-            if (i < n && p[i] == '^') dst[k++] = p[i++];
-            if (i < n && p[i] == ']') dst[k++] = p[i++]; /* a leading ] is a member */
+        if (c == '[') { /* a class is copied as it is: nothing in it is rewritten */
+            size_t j = match_class_end(p, n, i);
+            size_t end = j < n ? j + 1 : n;
+            memcpy(dst + k, p + i, end - i);
+            k += end - i;
+            i = end;
             continue;
         }
         if (c == '(' && i + 2 < n && p[i + 1] == '?' && p[i + 2] == '<' &&
@@ -511,7 +498,8 @@ static int match_seq_exec(const match_re *re, const char *s, size_t len)
 
 /* Index of the ']' closing the class that opens at p[i] == '[' (n if none),
  * reading it as RE2 does: a leading '^' and ']', escapes, and [:name:], whose
- * ":]" RE2 looks for anywhere after the "[:" (no ":]" makes '[' a member). */
+ * ":]" RE2 looks for anywhere after the "[:" (no ":]" makes '[' a member);
+ * the high end of a range (`(-[`) is one character or escape, never a [:name:]. */
 static size_t match_class_end(const char *p, size_t n, size_t i)
 {
     size_t j = i + 1;
@@ -522,12 +510,20 @@ static size_t match_class_end(const char *p, size_t n, size_t i)
             j += match_esc_len(p, n, j);
         } else if (p[j] == '[' && j + 1 < n && p[j + 1] == ':') {
             const char *e = memmem(p + j + 2, n - j - 2, ":]", 2);
-            j = e ? (size_t)(e - p) + 2 : j + 1;
+            if (e) {
+                j = (size_t)(e - p) + 2;
+                continue;
+            }
+            j++;
         } else {
             j++;
         }
+        if (j + 1 < n && p[j] == '-' && p[j + 1] != ']') { /* range: skip '-' and its high end */
+            j++;
+            j += p[j] == '\\' ? match_esc_len(p, n, j) : 1;
+        }
     }
-    return j;
+    return j < n ? j : n;
 }
 
 /* For a pattern RE2 runs: the literal every match must start with and the one
