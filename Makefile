@@ -17,12 +17,12 @@ OPT     ?= -O2 -g
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
            -Wformat=2 -Wvla -Wno-format-nonliteral
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fvisibility=hidden -MMD -MP \
-           -Iinclude -Iengine -Iquery -Iingest -Iapi -I$(BUILD)/query -I$(BUILD)/ingest $(PKG_CFLAGS) $(SAN)
+           -Iinclude -Ibase -Iengine -Iquery -Iingest -Iapi -I$(BUILD)/query -I$(BUILD)/ingest $(PKG_CFLAGS) $(SAN)
 LDFLAGS += $(SAN)
 # The one C++ file (engine/re2_shim.cc, the C API over RE2) and only it.
 CXX     ?= c++
 CXXFLAGS += -std=c++17 $(OPT) -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral \
-            -fvisibility=hidden -MMD -MP -Iinclude -Iengine $(shell pkg-config --cflags re2) $(SAN)
+            -fvisibility=hidden -MMD -MP -Iinclude -Ibase -Iengine $(shell pkg-config --cflags re2) $(SAN)
 
 # ---- generated sources ---------------------------------------------------------
 RE_SRCS    := $(wildcard query/*.re)
@@ -40,10 +40,10 @@ $(BUILD)/ingest/%.pb-c.c $(BUILD)/ingest/%.pb-c.h: ingest/%.proto
 	protoc-c --proto_path=ingest --c_out=$(BUILD)/ingest $<
 
 # Generated code is compiled without our warning set (it is not ours); one place.
-GEN_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -w -fvisibility=hidden -MMD -MP -Iinclude -Iengine -Iquery -Iingest -I$(BUILD)/query -I$(BUILD)/ingest $(PKG_CFLAGS) $(SAN)
+GEN_CFLAGS := -std=c11 -D_GNU_SOURCE $(OPT) -w -fvisibility=hidden -MMD -MP -Iinclude -Ibase -Iengine -Iquery -Iingest -I$(BUILD)/query -I$(BUILD)/ingest $(PKG_CFLAGS) $(SAN)
 
 # ---- library -------------------------------------------------------------------
-LIB_SRCS := $(wildcard engine/*.c ingest/*.c query/*.c)
+LIB_SRCS := $(wildcard base/*.c engine/*.c ingest/*.c query/*.c)
 LIB_CXX_SRCS := $(wildcard engine/*.cc)
 LIB_OBJS := $(patsubst %.c,$(BUILD)/%.o,$(LIB_SRCS)) $(patsubst %.cc,$(BUILD)/%.o,$(LIB_CXX_SRCS)) \
             $(patsubst $(BUILD)/%.c,$(BUILD)/%.gen.o,$(RE_GEN) $(PROTO_GEN))
@@ -136,7 +136,7 @@ fuzz:
 	  SAN="-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer" $(FUZZ_BUILD)/libcairn.a $(FUZZ_API_OBJS)
 	@mkdir -p build/fuzz
 	@set -e; for f in $(FUZZ_SRCS); do n=$$(basename $$f .c); extra=; [ $$n != fuzz_params ] || extra="$(FUZZ_API_OBJS)"; \
-	  clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Iengine -Iquery -Iingest -Iapi -I$(FUZZ_BUILD)/query -I$(FUZZ_BUILD)/ingest $(PKG_CFLAGS) \
+	  clang -std=c11 -D_GNU_SOURCE -O1 -g -fsanitize=fuzzer,address,undefined -Iinclude -Ibase -Iengine -Iquery -Iingest -Iapi -I$(FUZZ_BUILD)/query -I$(FUZZ_BUILD)/ingest $(PKG_CFLAGS) \
 	    -o build/fuzz/$$n $$f $$extra $(FUZZ_BUILD)/libcairn.a $(PKG_LIBS); done
 
 # make fuzz-long: every libFuzzer target for FUZZ_LONG_SECONDS (default 300) each, new
@@ -156,8 +156,10 @@ run: all
 
 lint:
 	clang-format --dry-run -Werror $(wildcard engine/*.[ch] include/*.h) || true
-	cppcheck --quiet --error-exitcode=1 --std=c11 -Iinclude -Iengine engine
+	cppcheck --quiet --error-exitcode=1 --std=c11 -Iinclude -Ibase -Iengine base engine
 	@! grep -nE '#include "(query|ingest|api)/' engine/*.[ch] || { echo "upward include"; exit 1; }
+	@for h in $$(sed -n 's/^#include "\(.*\)"/\1/p' base/*.[ch] | sort -u); do \
+	  [ -f base/$$h ] || [ $$h = cairn.h ] || { echo "base/ includes $$h (only base/ and cairn.h)"; exit 1; }; done
 
 # ---- promqltest: Prometheus' own PromQL test scripts as a peer suite -----------
 # `make promqltest` builds $(BUILD)/promqltest and runs it on the v3.14.0 scripts;

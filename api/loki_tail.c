@@ -5,7 +5,7 @@
  * The request is checked like any Loki query (a log query; delay_for 0..5
  * seconds; limit 1..max; start, default now - 1 h) and answered with plain
  * text 400 when wrong, before any upgrade; then the RFC 6455 handshake
- * (api/ws.c) and a 101, after which the connection belongs to one thread
+ * (base/ws.c) and a 101, after which the connection belongs to one thread
  * that http.c started for it. At most http_opts.max_upgrades tails run at
  * once (16 by default); beyond that the answer is 429 with Retry-After.
  *

@@ -1,9 +1,9 @@
 /*
  * bench_dtoa — nanoseconds per sample value written the way the Prometheus
  * API writes it (jw_fmt_go(v, 'p'): shortest round-trip digits + layout),
- * before and after api/dtoa.c, and dtoa_digits alone.
+ * before and after base/dtoa.c, and dtoa_digits alone.
  *
- * "before" is the printf/strtod search api/json.c used until dtoa.c (one
+ * "before" is the printf/strtod search json.c used until dtoa.c (one
  * "%.16e", candidates of 15 and 16 digits rounded from it and checked with
  * strtod), kept here unchanged as the baseline; "after" is today's
  * jw_fmt_go. Both write into a stack buffer; the total length is summed so
@@ -17,11 +17,11 @@
  *   bits     uniformly random finite bit patterns (all exponents).
  * Each (data set, method) runs 5 times; the best run is printed.
  *
- * dtoa.c and json.c are #included: bench programs link only libcairn.a and
- * both files are in the server layer (api/).
+ * dtoa and json are in base/ and so in libcairn.a, which bench programs link.
  *
  * Usage: bench_dtoa [N]
  */
+#include <inttypes.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,8 +30,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../api/dtoa.c"
-#include "../api/json.c"
+#include "dtoa.h"
+#include "json.h"
 #include "bench_util.h"
 
 /* ---- the "before" baseline ---- */
@@ -95,9 +95,8 @@ static size_t old_shortest(double v, char digits[18], int *e10)
     double a = fabs(v);
     size_t n = 0;
     if (a < 9007199254740992.0 && a == floor(a) && a >= 1) {
-        char tmp[24];
-        char *s = u64_digits(tmp + sizeof tmp, (uint64_t)a);
-        n = strlen(s);
+        char s[24];
+        n = (size_t)snprintf(s, sizeof s, "%" PRIu64, (uint64_t)a);
         *e10 = (int)n;
         while (n > 1 && s[n - 1] == '0') n--;
         memcpy(digits, s, n);

@@ -17,7 +17,7 @@
  *     overrun at whatever point the decoder chooses to check.
  *
  * Varints are LEB128 (7 bits per byte, low group first, high bit = more),
- * as in engine/buf.c, but written through the bit writer so that they may
+ * as in base/buf.c, but written through the bit writer so that they may
  * sit at any bit offset. A varint longer than ten bytes, or whose tenth byte
  * carries more than the 64th bit, is corrupt.
  */

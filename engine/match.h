@@ -23,7 +23,7 @@
 
 #include "cairn.h"
 
-struct buf; /* engine/buf.h */
+struct buf; /* base/buf.h */
 
 typedef struct match_re match_re; /* opaque compiled regex + fast path */
 

@@ -26,7 +26,7 @@
  *   UTF-8 is copied, and stray bytes >= 0x80 become \xNN (the lexer turns each
  *   back into the same byte).
  *
- * Output goes to a buf (engine/buf.h); recursion depth is bounded by the
+ * Output goes to a buf (base/buf.h); recursion depth is bounded by the
  * parser's PARSE_MAX_HEIGHT. No globals.
  */
 #include "print.h"

@@ -1,5 +1,5 @@
 /*
- * fuzz_dtoa — shortest round-trip digits (api/dtoa.c) on fuzzer-chosen bit
+ * fuzz_dtoa — shortest round-trip digits (base/dtoa.c) on fuzzer-chosen bit
  * patterns.
  *
  * Every 8 bytes of the input (little endian, the last group zero-padded) are
@@ -8,17 +8,10 @@
  *   - the digits read back (strtod) to the same double;
  *   - the printf loop (smallest p with "%.{p-1}e" reading back) has the same
  *     length and the same digits, except at the lopsided powers of two,
- *     where dtoa may be one digit shorter (see tests/unit/api/test_dtoa.c);
+ *     where dtoa may be one digit shorter (see tests/unit/base/test_dtoa.c);
  *   - neither (p-1)-digit decimal around the exact value ("%.800e" is exact
  *     in glibc) reads back, so nothing shorter exists.
  * Any violation aborts, which libFuzzer and the replay driver report.
- *
- * Why dtoa.c is #included rather than linked: fuzz targets link only
- * libcairn.a (the Makefile's replay and `make fuzz` rules), and dtoa.c is
- * part of the server layer (api/), not the library. Including the one
- * dependency-free source file keeps the target self-contained without a
- * special link rule; nothing else in the build links api/ into a fuzz target,
- * so its symbols cannot clash.
  */
 #include <math.h>
 #include <stddef.h>
@@ -27,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../api/dtoa.c"
+#include "dtoa.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

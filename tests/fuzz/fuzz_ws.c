@@ -1,5 +1,5 @@
 /*
- * fuzz_ws — the WebSocket frame parser of the Loki tail endpoint (api/ws.c).
+ * fuzz_ws — the WebSocket frame parser of the Loki tail endpoint (base/ws.c).
  *
  * 1. Arbitrary bytes are parsed frame after frame, as the tail connection
  *    reads them: every result must be -1 (protocol error, with a message),
@@ -9,17 +9,13 @@
  *    (opcode and mask from the first bytes, the rest as payload); parsing it
  *    must give back that opcode and payload exactly, and any prefix of it
  *    must ask for more bytes.
- *
- * ws.c is #included rather than linked for the reason given in
- * fuzz_dtoa.c: fuzz targets link only libcairn.a, and ws.c belongs to the
- * server layer; it depends on nothing but err.c, which is in the library.
  */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../api/ws.c"
+#include "ws.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

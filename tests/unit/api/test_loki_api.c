@@ -1,5 +1,5 @@
 /*
- * Tests for the Loki-specific server pieces: the WebSocket codec (api/ws.c:
+ * Tests for the Loki-specific server pieces: the WebSocket codec (base/ws.c:
  * SHA-1 and base64 against FIPS 180 / RFC 4648 vectors, the RFC 6455
  * handshake example, frame headers and the client-frame parser with its
  * failure modes), then a live server on 127.0.0.1 over a temp database:

@@ -44,7 +44,7 @@
  * doubles s has 16 or 17 digits (fewer for subnormals); the result m < 10^17. floor(log10 2^q), floor(log10(3/4·2^q))
  * and floor(log2 10^e) are fixed-point multiplications valid for
  * |q| <= 1100 and |e| <= 400 (checked exhaustively with exact integers in
- * tests/unit/api/test_dtoa.c, which also recomputes every table entry).
+ * tests/unit/base/test_dtoa.c, which also recomputes every table entry).
  *
  * The table: pow10_g[e + 292] = floor(10^e · 2^(127 - floor(log2 10^e))) + 1
  * for e in [-292, 324], as two 64-bit halves, generated once with exact

@@ -1,5 +1,5 @@
 /*
- * Tests for api/json: the writer's structure (commas, nesting, sticky
+ * Tests for base/json: the writer's structure (commas, nesting, sticky
  * errors), Go-compatible string escaping (invalid UTF-8 → \ufffd), and the
  * number spellings of the two APIs, including a seeded round-trip property
  * over random and adversarial doubles.
