@@ -39,6 +39,7 @@
 
 #include "err.h"
 #include "http.h"
+#include "json.h"
 #include "mem.h"
 #include "push_api.h"
 
@@ -201,24 +202,6 @@ static void observe_commit(wapi_ctx *c, int64_t ns)
     atomic_fetch_add_explicit(&c->commit_count, 1, memory_order_relaxed);
 }
 
-/* Append `s` JSON-escaped. */
-static void json_escape(buf *o, const char *s)
-{
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            buf_put_u8(o, '\\');
-            buf_put_u8(o, ch);
-        } else if (ch < 0x20) {
-            char e[8];
-            snprintf(e, sizeof e, "\\u%04x", ch);
-            buf_put(o, e, 6);
-        } else {
-            buf_put_u8(o, ch);
-        }
-    }
-}
-
 /* Answer an error in the protocol's style; counts the rejection. */
 static void answer_error(wapi_ctx *c, http_req *req, int proto, int style, unsigned status, int reason,
                          const char *msg)
@@ -240,10 +223,8 @@ static void answer_error(wapi_ctx *c, http_req *req, int proto, int style, unsig
              buf_put_uvarint(&o, n) | buf_put(&o, msg, n);
     } else {
         char head[32];
-        snprintf(head, sizeof head, "{\"code\":%d,\"message\":\"", grpc);
-        rc = buf_put(&o, head, strlen(head));
-        json_escape(&o, msg);
-        rc |= buf_put(&o, "\"}", 2);
+        snprintf(head, sizeof head, "{\"code\":%d,\"message\":", grpc);
+        rc = buf_put(&o, head, strlen(head)) | jw_escape(&o, msg, strlen(msg)) | buf_put_u8(&o, '}');
     }
     if (rc || !o.p) {
         buf_free(&o);

@@ -38,6 +38,7 @@
 
 #include "cairn.h"
 #include "dtoa.h"
+#include "err.h"
 #include "json.h"
 #include "mem.h"
 
@@ -162,16 +163,16 @@ static size_t utf8_len(const uint8_t *s, size_t n, uint32_t *cp)
     return len;
 }
 
-static void str_body(jw *w, const char *s, size_t n)
+int jw_escape(buf *b, const char *s, size_t n)
 {
     static const char hex[] = "0123456789abcdef";
     const uint8_t *p = (const uint8_t *)s, *end = p + n;
-    if (!w->err && buf_reserve(&w->b, n + 2)) w->err = CAIRN_ENOMEM;
-    putc1(w, '"');
-    while (p < end && !w->err) {
+    RETURN_IF_ERR(buf_reserve(b, n + 2));
+    b->p[b->len++] = '"';
+    while (p < end) {
         const uint8_t *run = p;
         while (p < end && plain[*p]) p++;
-        if (p > run) put(w, run, (size_t)(p - run));
+        if (p > run) RETURN_IF_ERR(buf_put(b, run, (size_t)(p - run)));
         if (p == end) break;
         uint8_t c = *p;
         char esc[8];
@@ -179,34 +180,44 @@ static void str_body(jw *w, const char *s, size_t n)
             uint32_t cp;
             size_t l = utf8_len(p, (size_t)(end - p), &cp);
             if (!l) {
-                put(w, "\\ufffd", 6);
+                RETURN_IF_ERR(buf_put(b, "\\ufffd", 6));
                 p++;
             } else if (cp == 0x2028 || cp == 0x2029) {
-                put(w, cp == 0x2028 ? "\\u2028" : "\\u2029", 6);
+                RETURN_IF_ERR(buf_put(b, cp == 0x2028 ? "\\u2028" : "\\u2029", 6));
                 p += l;
             } else {
-                put(w, p, l);
+                RETURN_IF_ERR(buf_put(b, p, l));
                 p += l;
             }
             continue;
         }
         p++;
+        const char *e = NULL;
         switch (c) {
-        case '"': put(w, "\\\"", 2); break;
-        case '\\': put(w, "\\\\", 2); break;
-        case '\n': put(w, "\\n", 2); break;
-        case '\r': put(w, "\\r", 2); break;
-        case '\t': put(w, "\\t", 2); break;
-        case '\b': put(w, "\\b", 2); break;
-        case '\f': put(w, "\\f", 2); break;
-        default:
+        case '"': e = "\\\""; break;
+        case '\\': e = "\\\\"; break;
+        case '\n': e = "\\n"; break;
+        case '\r': e = "\\r"; break;
+        case '\t': e = "\\t"; break;
+        case '\b': e = "\\b"; break;
+        case '\f': e = "\\f"; break;
+        default: break;
+        }
+        if (e) {
+            RETURN_IF_ERR(buf_put(b, e, 2));
+        } else {
             memcpy(esc, "\\u00", 4);
             esc[4] = hex[c >> 4];
             esc[5] = hex[c & 15];
-            put(w, esc, 6);
+            RETURN_IF_ERR(buf_put(b, esc, 6));
         }
     }
-    putc1(w, '"');
+    return buf_put_u8(b, '"');
+}
+
+static void str_body(jw *w, const char *s, size_t n)
+{
+    if (!w->err && jw_escape(&w->b, s, n)) w->err = CAIRN_ENOMEM;
 }
 
 void jw_keyn(jw *w, const char *k, size_t n)

@@ -57,6 +57,13 @@ void jw_key(jw *w, const char *k_z);
 void jw_keyn(jw *w, const char *k, size_t n);
 void jw_str(jw *w, const char *s, size_t n);
 void jw_str_z(jw *w, const char *s_z);
+/*
+ * The writer's string escaping on its own: append `s` (n bytes) to `b` as one
+ * quoted JSON string, escaped as above (Go's encoding/json). For JSON built
+ * without a jw (error bodies, rendered OTLP values, the CLI).
+ * @return CAIRN_OK or CAIRN_ENOMEM (b then holds a partial string).
+ */
+int jw_escape(buf *b, const char *s, size_t n);
 void jw_int(jw *w, int64_t v);
 void jw_uint(jw *w, uint64_t v);
 void jw_bool(jw *w, int v);

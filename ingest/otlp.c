@@ -37,6 +37,7 @@
 #include "arena.h"
 #include "err.h"
 #include "ingest.h"
+#include "json.h"
 #include "jsonr.h"
 #include "mem.h"
 #include "pb.h"
@@ -526,25 +527,6 @@ static int metric_name(const char *name, size_t name_len, const char *unit, size
 
 /* ==== AnyValue ============================================================================ */
 
-static int json_quote(buf *out, const char *s, size_t n)
-{
-    RETURN_IF_ERR(buf_put_u8(out, '"'));
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        if (ch == '"' || ch == '\\') {
-            RETURN_IF_ERR(buf_put_u8(out, '\\'));
-            RETURN_IF_ERR(buf_put_u8(out, ch));
-        } else if (ch < 0x20) {
-            char e[8];
-            snprintf(e, sizeof e, "\\u%04x", ch);
-            RETURN_IF_ERR(buf_put(out, e, 6));
-        } else {
-            RETURN_IF_ERR(buf_put_u8(out, ch));
-        }
-    }
-    return buf_put_u8(out, '"');
-}
-
 /* Render an AnyValue message `val` (K_MSG) as its string form (pcommon's AsString) into out. */
 static int any_render(ocur *parent, const ofv *val, buf *out, int as_json, uint32_t depth)
 {
@@ -559,15 +541,15 @@ static int any_render(ocur *parent, const ofv *val, buf *out, int as_json, uint3
     if (!have) return as_json ? buf_put(out, "null", 4) : CAIRN_OK;
     char num[40];
     switch (last.k->num) {
-    case 1: return as_json ? json_quote(out, last.s, last.n) : buf_put(out, last.s, last.n);
+    case 1: return as_json ? jw_escape(out, last.s, last.n) : buf_put(out, last.s, last.n);
     case 2: return buf_put(out, last.u ? "true" : "false", last.u ? 4 : 5);
     case 3: return buf_put(out, num, (size_t)snprintf(num, sizeof num, "%lld", (long long)(int64_t)last.u));
     case 4: {
         size_t n = ingest_fmt_float(last.d, num, sizeof num);
-        if (as_json && !isfinite(last.d)) return json_quote(out, num, n);
+        if (as_json && !isfinite(last.d)) return jw_escape(out, num, n);
         return buf_put(out, num, n);
     }
-    case 7: return as_json ? json_quote(out, last.s, last.n) : buf_put(out, last.s, last.n);
+    case 7: return as_json ? jw_escape(out, last.s, last.n) : buf_put(out, last.s, last.n);
     case 5:
     case 6: {
         int kv = last.k->num == 6;
@@ -592,7 +574,7 @@ static int any_render(ocur *parent, const ofv *val, buf *out, int as_json, uint3
                 else value = g, hv = 1;
             }
             if (r < 0) return r;
-            RETURN_IF_ERR(json_quote(out, key.s ? key.s : "", key.n));
+            RETURN_IF_ERR(jw_escape(out, key.s ? key.s : "", key.n));
             RETURN_IF_ERR(buf_put_u8(out, ':'));
             if (hv) RETURN_IF_ERR(any_render(&kvc, &value, out, 1, depth + 1));
             else RETURN_IF_ERR(buf_put(out, "null", 4));

@@ -98,6 +98,38 @@ static void test_jw_string_invalid_utf8_becomes_fffd(void **state)
     }
 }
 
+/* jw_escape alone (push error bodies, OTLP AnyValue rendering): appends one quoted
+ * string after what the buffer holds, byte for byte what jw_str writes. */
+static void test_jw_escape_appends_same_bytes_as_writer(void **state)
+{
+    (void)state;
+    static const struct { const char *s; size_t n; const char *want; } cases[] = {
+        {"", 0, "\"\""},
+        {"\x01\x1f\b\f\n\r\t", 7, "\"\\u0001\\u001f\\b\\f\\n\\r\\t\""},
+        {"a\0b", 3, "\"a\\u0000b\""},
+        {"\"\\<>&", 5, "\"\\\"\\\\\\u003c\\u003e\\u0026\""},
+        {"\xe2\x80\xa8\xe2\x80\xa9\xc3\xa9", 8, "\"\\u2028\\u2029\xc3\xa9\""},
+        {"\xff\xc3", 2, "\"\\ufffd\\ufffd\""},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        buf b;
+        buf_init(&b);
+        assert_int_equal(buf_put(&b, "x:", 2), CAIRN_OK);
+        assert_int_equal(jw_escape(&b, cases[i].s, cases[i].n), CAIRN_OK);
+        size_t wn = strlen(cases[i].want);
+        assert_int_equal(b.len, 2 + wn);
+        assert_memory_equal(b.p, "x:", 2);
+        assert_memory_equal(b.p + 2, cases[i].want, wn);
+        jw w;
+        jw_init(&w, 0);
+        jw_str(&w, cases[i].s, cases[i].n);
+        assert_int_equal(w.b.len, wn);
+        assert_memory_equal(w.b.p, cases[i].want, wn);
+        jw_free(&w);
+        buf_free(&b);
+    }
+}
+
 static void test_jw_error_unbalanced_is_sticky(void **state)
 {
     (void)state;
@@ -250,6 +282,7 @@ int main(void)
         cmocka_unit_test(test_jw_structure_commas_and_nesting),
         cmocka_unit_test(test_jw_string_escapes_like_go),
         cmocka_unit_test(test_jw_string_invalid_utf8_becomes_fffd),
+        cmocka_unit_test(test_jw_escape_appends_same_bytes_as_writer),
         cmocka_unit_test(test_jw_error_unbalanced_is_sticky),
         cmocka_unit_test(test_jw_error_oom_is_sticky),
         cmocka_unit_test(test_jw_fmt_prometheus_spelling),
