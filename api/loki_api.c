@@ -134,18 +134,30 @@ static void bad_param(http_req *r, const char *name, const char *text)
     http_respond_text(r, 400, "invalid %s: cannot parse \"%.200s\"", name, text);
 }
 
-/* start/end with Loki's defaults (end = now, start = end - since|1h). -1 after answering 400. */
-int lapi_read_range(papi_req *q, int64_t *start, int64_t *end)
+/* Loki's lookback when `start` and `since` are absent: 1 h for queries, series and index endpoints
+ * (pkg/loghttp/params.go defaultSince), 6 h for labels and label values (loki-http-api.md). */
+#define LAPI_SINCE_MS (3600 * 1000LL)
+#define LAPI_LABELS_SINCE_MS (6 * 3600 * 1000LL)
+
+/* start/end as Loki reads them: end = now; start = min(end, now) - since (a future end does not move
+ * start, as Loki documents for `since`), since defaulting to def_since_ms; an explicit start wins.
+ * -1 after answering 400. */
+static int read_range_since(papi_req *q, int64_t def_since_ms, int64_t *start, int64_t *end)
 {
     const char *s;
-    int64_t since_ms = 3600000;
-    *end = papi_now_ms() * 1000000;
+    int64_t since_ms = def_since_ms, now_ns = papi_now_ms() * 1000000;
+    *end = now_ns;
     if ((s = papi_arg(q, "end")) && lapi_parse_time(s, end)) return bad_param(q->http, "end timestamp", s), -1;
     if ((s = papi_arg(q, "since")) && (papi_parse_duration(s, &since_ms) || since_ms < 0))
         return bad_param(q->http, "since", s), -1;
-    *start = *end - since_ms * 1000000;
+    *start = (*end > now_ns ? now_ns : *end) - since_ms * 1000000;
     if ((s = papi_arg(q, "start")) && lapi_parse_time(s, start)) return bad_param(q->http, "start timestamp", s), -1;
     return 0;
+}
+
+int lapi_read_range(papi_req *q, int64_t *start, int64_t *end)
+{
+    return read_range_since(q, LAPI_SINCE_MS, start, end);
 }
 
 int lapi_has_flag(http_req *r, const char *flag)
@@ -584,7 +596,9 @@ static void strings_answer(papi_ctx *c, http_req *r, const char *name)
         lerr(r, 500, "out of memory");
         goto out;
     }
-    if (lapi_read_range(&q, &start, &end) || lapi_opt_selector(&q, papi_arg(&q, "query"), &m, &nm)) goto out;
+    if (read_range_since(&q, LAPI_LABELS_SINCE_MS, &start, &end) ||
+        lapi_opt_selector(&q, papi_arg(&q, "query"), &m, &nm))
+        goto out;
     cairn_db *db = papi_db(c, r, 1);
     if (!db || !papi_gate_enter(c, r, 1)) goto out;
     cairn_strings *st = NULL;
@@ -1057,11 +1071,11 @@ int lapi_routes(papi_ctx *c, route_table *t)
     rc |= route_add(t, "/loki/api/v1/index/volume_range", GP, B, h_volume_range, c, "loki_index_volume_range");
     rc |= route_add(t, "/loki/api/v1/detected_labels", G, 0, h_detected_labels, c, "loki_detected_labels");
     rc |= route_add(t, "/loki/api/v1/detected_fields", G, 0, h_detected_fields, c, "loki_detected_fields");
-    rc |= route_add(t, "/loki/api/v1/patterns", G, 0, h_patterns, c, "loki_patterns");
+    rc |= route_add(t, "/loki/api/v1/patterns", GP, B, h_patterns, c, "loki_patterns");
     rc |= route_add(t, "/loki/api/v1/status/buildinfo", G, 0, h_buildinfo, c, "loki_buildinfo");
     rc |= route_add(t, "/loki/api/v1/format_query", GP, B, h_format_query, c, "loki_format_query");
     rc |= route_add(t, "/loki/api/v1/tail", G, 0, h_tail, c, "loki_tail");
     rc |= route_add(t, "/loki/api/v1/detected_field/*", G, 0, h_detected_field_values, c, "loki_detected_field");
-    rc |= route_add(t, "/loki/api/v1/label/*", G, 0, h_label_values, c, "loki_label_values");
+    rc |= route_add(t, "/loki/api/v1/label/*", GP, B, h_label_values, c, "loki_label_values");
     return rc ? CAIRN_ENOMEM : CAIRN_OK;
 }

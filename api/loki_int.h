@@ -18,7 +18,7 @@
 #include "logeval.h"
 #include "prom_api.h"
 
-/* start/end with Loki's defaults (end = now, start = end - since|1h). -1 after answering 400. */
+/* start/end with Loki's defaults (end = now, start = min(end, now) - since|1h). -1 after answering 400. */
 int lapi_read_range(papi_req *q, int64_t *start, int64_t *end);
 /* Whether X-Loki-Response-Encoding-Flags lists `flag` (exact token). */
 int lapi_has_flag(http_req *r, const char *flag);

@@ -623,6 +623,85 @@ static void test_loki_tail_closed_by_http_stop(void **state)
     close(fd);
 }
 
+/* ==== endpoint defaults (docs/api.md, Loki's loki-http-api.md) ======================================= */
+
+/* POST with a form-encoded body on a fresh connection; returns the status, the body in g_body. */
+static int post_form(const char *target, const char *form)
+{
+    int fd = connect_to(F.port);
+    char head[4096];
+    int hn = snprintf(head, sizeof head,
+                      "POST %s HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: "
+                      "application/x-www-form-urlencoded\r\nContent-Length: %zu\r\n\r\n%s",
+                      target, strlen(form), form);
+    assert_int_equal(send(fd, head, (size_t)hn, 0), hn);
+    static char raw[sizeof g_body + 4096];
+    size_t got = 0;
+    ssize_t n;
+    while ((n = recv(fd, raw + got, sizeof raw - 1 - got, 0)) > 0) got += (size_t)n;
+    close(fd);
+    raw[got] = 0;
+    char *end = strstr(raw, "\r\n\r\n");
+    assert_non_null(end);
+    strcpy(g_body, end + 4);
+    return atoi(raw + 9);
+}
+
+/* Streams {age="5h"} and {age="7h"} one entry each, that long before now: label values look back 6 h
+ * without start, series and queries 1 h; `since` counts back from now when end is in the future; label
+ * values, series and patterns accept a form-encoded POST as Loki does. */
+static void test_loki_endpoint_defaults(void **state)
+{
+    (void)state;
+    cairn_err e;
+    cairn_batch *b = cairn_batch_new();
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ns = (int64_t)now.tv_sec * S + now.tv_nsec;
+    cairn_label l5[] = {CAIRN_LABEL("age", "5h")}, l7[] = {CAIRN_LABEL("age", "7h")};
+    int r5 = cairn_batch_series(b, CAIRN_KIND_LOG, l5, 1, &e), r7 = cairn_batch_series(b, CAIRN_KIND_LOG, l7, 1, &e);
+    assert_int_equal(cairn_batch_entry(b, r5, now_ns - 5 * 3600 * S, "five", 4, NULL, 0, &e), 0);
+    assert_int_equal(cairn_batch_entry(b, r7, now_ns - 7 * 3600 * S, "seven", 5, NULL, 0, &e), 0);
+    assert_int_equal(cairn_commit(F.db, b, &e), 0);
+    cairn_batch_free(b);
+
+    expect_body("/loki/api/v1/label/age/values", NULL, "{\"status\":\"success\",\"data\":[\"5h\"]}");
+    expect_body("/loki/api/v1/labels?query=%7Bage%3D%225h%22%7D", NULL, "{\"status\":\"success\",\"data\":[\"age\"]}");
+    expect_body("/loki/api/v1/label/age/values?since=8h", NULL, "{\"status\":\"success\",\"data\":[\"5h\",\"7h\"]}");
+    expect_body("/loki/api/v1/label/age/values?since=1h", NULL, "{\"status\":\"success\",\"data\":[]}");
+    /* series: 1 h by default */
+    expect_body("/loki/api/v1/series?match%5B%5D=%7Bage%3D~%22.%2B%22%7D", NULL, "{\"status\":\"success\",\"data\":[]}");
+    expect_body("/loki/api/v1/series?since=6h&match%5B%5D=%7Bage%3D~%22.%2B%22%7D", NULL,
+                "{\"status\":\"success\",\"data\":[{\"age\":\"5h\"}]}");
+    /* end 3 h ahead: since=6h still starts 6 h before now (start = end - 6h would miss the 5 h stream) */
+    char t[256];
+    snprintf(t, sizeof t, "/loki/api/v1/label/age/values?since=6h&end=%lld", (long long)(now_ns + 3 * 3600 * S));
+    expect_body(t, NULL, "{\"status\":\"success\",\"data\":[\"5h\"]}");
+    /* an explicit start wins over since */
+    snprintf(t, sizeof t, "/loki/api/v1/label/age/values?since=1h&start=%lld", (long long)(now_ns - 8 * 3600 * S));
+    expect_body(t, NULL, "{\"status\":\"success\",\"data\":[\"5h\",\"7h\"]}");
+    /* form-encoded POST */
+    int st = post_form("/loki/api/v1/label/age/values", "since=8h");
+    assert_int_equal(st, 200);
+    assert_string_equal(g_body, "{\"status\":\"success\",\"data\":[\"5h\",\"7h\"]}");
+    st = post_form("/loki/api/v1/series", "since=6h&match%5B%5D=%7Bage%3D%225h%22%7D");
+    assert_int_equal(st, 200);
+    assert_string_equal(g_body, "{\"status\":\"success\",\"data\":[{\"age\":\"5h\"}]}");
+    st = post_form("/loki/api/v1/patterns", "query=%7Bage%3D%225h%22%7D&since=6h");
+    assert_int_equal(st, 200);
+    st = post_form("/loki/api/v1/query_range", "query=%7Bage%3D%225h%22%7D&since=6h&limit=1");
+    assert_int_equal(st, 200);
+    assert_non_null(strstr(g_body, "\"five\""));
+    /* query_range looks back 1 h by default */
+    st = get("/loki/api/v1/query_range?query=count_over_time(%7Bage%3D%225h%22%7D%5B1m%5D)", NULL);
+    assert_int_equal(st, 200);
+    const char *want = "{\"status\":\"success\",\"data\":{\"resultType\":\"matrix\",\"result\":[]";
+    if (strncmp(g_body, want, strlen(want))) {
+        fprintf(stderr, "got  %s\nwant %s\n", g_body, want);
+        fail();
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest unit[] = {
@@ -640,6 +719,7 @@ int main(void)
         cmocka_unit_test(test_loki_tail_history_live_ping_close),
         cmocka_unit_test(test_loki_tail_refusals),
         cmocka_unit_test(test_loki_tail_closed_by_http_stop),
+        cmocka_unit_test(test_loki_endpoint_defaults),
     };
     int rc = cmocka_run_group_tests(unit, NULL, NULL);
     rc |= cmocka_run_group_tests(live, setup, teardown);
