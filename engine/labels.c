@@ -133,6 +133,8 @@ static size_t labels_scan(const char *s, size_t len, int refuse_nul)
 
 size_t labels_utf8_valid(const char *s, size_t len) { return labels_scan(s, len, 0); }
 
+int labels_name_utf8_valid(const char *name, size_t len) { return len > 0 && labels_scan(name, len, 0) == len; }
+
 /* A label value cairn refuses: a NUL, or the start of an invalid UTF-8 sequence. */
 size_t labels_value_valid(const char *s, size_t len) { return labels_scan(s, len, 1); }
 

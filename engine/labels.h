@@ -64,6 +64,10 @@ int labels_name_valid(const char *name, size_t len);
  * no surrogates, nothing above U+10FFFF), or len if all of s is valid. NUL is
  * valid UTF-8 here; label values use labels_value_valid. */
 size_t labels_utf8_valid(const char *s, size_t len);
+/* Nonzero if `name` is a label name a query may create (label_replace, count_values,
+ * label_join, LogQL label_format): non-empty valid UTF-8, as Prometheus 3.x's
+ * UTF-8 validation scheme. The one check both query languages use. */
+int labels_name_utf8_valid(const char *name, size_t len);
 /* Offset of the first byte a label value (or metric name) may not hold: a NUL
  * or the start of invalid UTF-8; len if the value is fine. */
 size_t labels_value_valid(const char *s, size_t len);

@@ -49,6 +49,7 @@
 
 #include "err.h"
 #include "eval_int.h"
+#include "labels.h"
 #include "mem.h"
 
 #define EVAL_NAME "__name__"
@@ -645,22 +646,6 @@ static int ev_groups(eval_q *q, const val *in, const ev_names *gn, int keep, int
     return CAIRN_OK;
 }
 
-static int ev_valid_label_name(const char *s, size_t n)
-{
-    if (!n) return 0;
-    /* UTF-8 validity (Prometheus 3.x accepts any valid UTF-8 label name). */
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!len || i + len > n) return 0;
-        for (size_t k = 1; k < len; k++)
-            if (((unsigned char)s[i + k] >> 6) != 2) return 0;
-        if (len == 2 && c < 0xc2) return 0;
-        i += len;
-    }
-    return 1;
-}
-
 typedef struct ev_kv {
     double v;
     int32_t row;
@@ -701,9 +686,9 @@ static int ev_topk(eval_q *q, const ast_node *n, ev_aggop op, const val *param, 
         if (isnan(k)) return err_set(q->err, CAIRN_EINVAL, "Parameter value is NaN");
         if (!(k > -9.2e18 && k < 9.2e18)) return err_set(q->err, CAIRN_EINVAL, "Scalar value %g overflows int64", k);
     }
-    ev_kv *buf = arena_alloc(q->ar, (in->n ? in->n : 1) * sizeof *buf);
+    ev_kv *kvs = arena_alloc(q->ar, (in->n ? in->n : 1) * sizeof *kvs);
     double **vals = arena_alloc(q->ar, (in->n ? in->n : 1) * sizeof *vals);
-    if (!buf || !vals) return ev_nomem(q);
+    if (!kvs || !vals) return ev_nomem(q);
     for (size_t r = 0; r < in->n; r++) vals[r] = NULL;
     /* For an instant query, rows come out in group order, best first. */
     size_t ocap = 0;
@@ -717,21 +702,21 @@ static int ev_topk(eval_q *q, const ast_node *n, ev_aggop op, const val *param, 
         for (size_t gi = 0; gi < groups.n; gi++) {
             size_t m = 0;
             for (size_t r = 0; r < in->n; r++)
-                if (row_group[r] == (int32_t)gi && !val_absent(in->s[r].v[i])) buf[m++] = (ev_kv){in->s[r].v[i], (int32_t)r};
+                if (row_group[r] == (int32_t)gi && !val_absent(in->s[r].v[i])) kvs[m++] = (ev_kv){in->s[r].v[i], (int32_t)r};
             if (!m) continue;
-            qsort(buf, m, sizeof *buf, op == AGG_TOPK ? ev_kv_topk : ev_kv_bottomk);
+            qsort(kvs, m, sizeof *kvs, op == AGG_TOPK ? ev_kv_topk : ev_kv_bottomk);
             size_t take = (uint64_t)k < m ? (size_t)k : m;
             for (size_t j = 0; j < take; j++) {
-                int32_t r = buf[j].row;
+                int32_t r = kvs[j].row;
                 if (g->n == 1) {
                     double *v = val_absent_array(q->ar, 1);
                     if (!v) return ev_nomem(q);
-                    v[0] = buf[j].v;
+                    v[0] = kvs[j].v;
                     if ((rc = eval_push_row(q, out, &ocap, in->s[r].ls, v, in->s[r].drop_name))) return rc;
                     continue;
                 }
                 if (!vals[r] && !(vals[r] = val_absent_array(q->ar, g->n))) return ev_nomem(q);
-                vals[r][i] = buf[j].v;
+                vals[r][i] = kvs[j].v;
             }
         }
     }
@@ -747,7 +732,7 @@ static int ev_count_values(eval_q *q, const ast_node *n, const val *in, const ev
     if (!p || p->kind != AST_STRING) return err_set(q->err, CAIRN_EINVAL, "count_values needs a string parameter");
     const char *lname = p->u.str.p;
     size_t llen = p->u.str.len;
-    if (!ev_valid_label_name(lname, llen))
+    if (!labels_name_utf8_valid(lname, llen))
         return err_set(q->err, CAIRN_EINVAL, "invalid label name \"%.*s\"", (int)llen, lname);
     ev_names gn;
     int rc = ev_grouping(q, n, n->u.agg.without ? NULL : lname, llen, &gn);

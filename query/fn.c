@@ -39,6 +39,7 @@
 #include "buf.h"
 #include "err.h"
 #include "eval_int.h"
+#include "labels.h"
 #include "match.h"
 #include "mem.h"
 
@@ -272,21 +273,6 @@ static int fn_is_date(const char *n)
 
 /* ---- label functions --------------------------------------------------------------- */
 
-static int fn_valid_label_name(const char *s, size_t n)
-{
-    if (!n) return 0;
-    for (size_t i = 0; i < n;) {
-        unsigned char c = (unsigned char)s[i];
-        size_t len = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
-        if (!len || i + len > n) return 0;
-        for (size_t k = 1; k < len; k++)
-            if (((unsigned char)s[i + k] >> 6) != 2) return 0;
-        if (len == 2 && c < 0xc2) return 0;
-        i += len;
-    }
-    return 1;
-}
-
 static const ast_str *fn_str_arg(const ast_node *call, size_t i)
 {
     const ast_node *a = fn_unparen(call->u.call.args[i]);
@@ -298,7 +284,7 @@ static int fn_label_replace(eval_q *q, const ast_node *call, const eval_grid *g,
     const ast_str *dst = fn_str_arg(call, 1), *repl = fn_str_arg(call, 2), *src = fn_str_arg(call, 3),
                   *re = fn_str_arg(call, 4);
     if (!dst || !repl || !src || !re) return err_set(q->err, CAIRN_EINVAL, "label_replace needs string arguments");
-    if (!fn_valid_label_name(dst->p, dst->len))
+    if (!labels_name_utf8_valid(dst->p, dst->len))
         return err_set(q->err, CAIRN_EINVAL, "invalid destination label name in label_replace(): %.*s", (int)dst->len,
                        dst->p);
     match_re *rx = NULL;
@@ -344,10 +330,10 @@ static int fn_label_join(eval_q *q, const ast_node *call, const eval_grid *g, va
     for (size_t i = 3; i < na; i++) {
         const ast_str *s = fn_str_arg(call, i);
         if (!s) return err_set(q->err, CAIRN_EINVAL, "label_join needs string arguments");
-        if (!fn_valid_label_name(s->p, s->len))
+        if (!labels_name_utf8_valid(s->p, s->len))
             return err_set(q->err, CAIRN_EINVAL, "invalid source label name in label_join(): %.*s", (int)s->len, s->p);
     }
-    if (!fn_valid_label_name(dst->p, dst->len))
+    if (!labels_name_utf8_valid(dst->p, dst->len))
         return err_set(q->err, CAIRN_EINVAL, "invalid destination label name in label_join(): %.*s", (int)dst->len,
                        dst->p);
     val in;

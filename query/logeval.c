@@ -52,6 +52,7 @@
 
 #include "buf.h"
 #include "err.h"
+#include "labels.h"
 #include "logpipe.h"
 #include "mem.h"
 #include "parse.h"
@@ -1511,9 +1512,8 @@ static int lq_label_replace(lq *q, const ast_node *c, val *out)
     RETURN_IF_ERR(lq_node(q, c->u.call.args[0], NULL, &in));
     const ast_str *dst = &c->u.call.args[1]->u.str, *repl = &c->u.call.args[2]->u.str,
                   *srcl = &c->u.call.args[3]->u.str, *re = &c->u.call.args[4]->u.str;
-    int ok = dst->len > 0 && !isdigit((unsigned char)dst->p[0]);
-    for (size_t i = 0; i < dst->len && ok; i++) ok = isalnum((unsigned char)dst->p[i]) || dst->p[i] == '_';
-    if (!ok) return err_set(q->err, CAIRN_EINVAL, "invalid destination label name in label_replace(): %.*s", (int)dst->len, dst->p);
+    /* the same rule as PromQL's label_replace (engine/labels.h) */
+    if (!labels_name_utf8_valid(dst->p, dst->len)) return err_set(q->err, CAIRN_EINVAL, "invalid destination label name in label_replace(): %.*s", (int)dst->len, dst->p);
     lpipe_re *rx = NULL;
     RETURN_IF_ERR(lpipe_re_compile(re->p, re->len, &rx, q->err));
     buf b;

@@ -14,6 +14,7 @@
 #include "mem.h"
 #include "support.h"
 #include "value.h"
+#include "t_label_names.h"
 
 typedef struct fx {
     char *dir;
@@ -404,6 +405,26 @@ static void test_histogram_quantile_classic(void **state)
     assert_true(isnan(one(f, "histogram_quantile(0.5, h_bucket{le!=\"+Inf\"})", 0)));
 }
 
+/* The same names as LogQL's label_replace (test_logeval.c): t_label_names.h. */
+static void test_label_replace_names_as_logql(void **state)
+{
+    fx *f = *state;
+    int64_t t[1] = {0};
+    double v[1] = {1};
+    load(f, "m", "src", "s", t, v, 1);
+    char qs[256];
+    cairn_err e;
+    for (size_t i = 0; i < sizeof t_label_names_ok / sizeof *t_label_names_ok; i++) {
+        snprintf(qs, sizeof qs, "label_replace(m, \"%s\", \"v\", \"src\", \"(.*)\")", t_label_names_ok[i]);
+        cairn_query_close(run(f, qs, 0, 0, 0));
+    }
+    for (size_t i = 0; i < sizeof t_label_names_bad / sizeof *t_label_names_bad; i++) {
+        snprintf(qs, sizeof qs, "label_replace(m, \"%s\", \"v\", \"src\", \"(.*)\")", t_label_names_bad[i]);
+        assert_int_equal(fails(f, qs, 0, &e), CAIRN_EINVAL);
+        assert_non_null(strstr(e.msg, "invalid destination label name"));
+    }
+}
+
 static void test_label_functions(void **state)
 {
     fx *f = *state;
@@ -650,6 +671,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_aggregations, setup, teardown),
         cmocka_unit_test_setup_teardown(test_histogram_quantile_classic, setup, teardown),
         cmocka_unit_test_setup_teardown(test_label_functions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_label_replace_names_as_logql, setup, teardown),
         cmocka_unit_test_setup_teardown(test_subquery_and_at, setup, teardown),
         cmocka_unit_test_setup_teardown(test_time_and_scalars, setup, teardown),
         cmocka_unit_test_setup_teardown(test_argument_errors, setup, teardown),

@@ -29,6 +29,7 @@
 #include "logeval.h"
 #include "support.h"
 #include "value.h"
+#include "t_label_names.h"
 
 #define S 1000000000LL
 #define T0 (1700000000LL * S)
@@ -534,6 +535,24 @@ static void test_binary_operators(void **state)
     assert_bits_equal(vec_get(f, "{}"), 7.0);
 }
 
+/* The same names as PromQL's label_replace (test_eval.c): t_label_names.h. */
+static void test_label_replace_names_as_promql(void **state)
+{
+    fx *f = *state;
+    char qs[256];
+    for (size_t i = 0; i < sizeof t_label_names_ok / sizeof *t_label_names_ok; i++) {
+        snprintf(qs, sizeof qs, "label_replace(count_over_time({app=\"y\"}[100s]), \"%s\", \"v\", \"app\", \"(.*)\")",
+                 t_label_names_ok[i]);
+        assert_int_equal(q(f, qs, T0 + 95 * S, 0, 0), CAIRN_OK);
+    }
+    for (size_t i = 0; i < sizeof t_label_names_bad / sizeof *t_label_names_bad; i++) {
+        snprintf(qs, sizeof qs, "label_replace(count_over_time({app=\"y\"}[100s]), \"%s\", \"v\", \"app\", \"(.*)\")",
+                 t_label_names_bad[i]);
+        assert_int_equal(q_opts(f, qs, T0 + 95 * S, 0, 0, 100, CAIRN_BACKWARD, NULL), CAIRN_EINVAL);
+        assert_non_null(strstr(f->e.msg, "invalid destination label name"));
+    }
+}
+
 static void test_label_replace_offset_absent(void **state)
 {
     fx *f = *state;
@@ -600,6 +619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_health_check_vector_plus_vector, setup, teardown),
         cmocka_unit_test_setup_teardown(test_binary_operators, setup, teardown),
         cmocka_unit_test_setup_teardown(test_label_replace_offset_absent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_label_replace_names_as_promql, setup, teardown),
         cmocka_unit_test_setup_teardown(test_series_limit_and_timeout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parse_error_passes_through, setup, teardown),
     };
