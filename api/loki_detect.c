@@ -54,6 +54,7 @@
 #include <string.h>
 
 #include "arena.h"
+#include "dur.h"
 #include "err.h"
 #include "logeval.h"
 #include "logpipe.h"
@@ -176,7 +177,7 @@ static int value_type(const char *s, size_t n)
     if (go_parse_int(s, n)) return FT_INT;
     if (!lpipe_parse_float(s, n, &d)) return FT_FLOAT;
     if (go_parse_bool(s, n)) return FT_BOOL;
-    if (!lpipe_parse_duration(s, n, &d)) return FT_DURATION;
+    if (!dur_parse_go(s, n, &d)) return FT_DURATION;
     if (!lpipe_parse_bytes(s, n, &d)) return FT_BYTES;
     return FT_STRING;
 }

@@ -41,6 +41,7 @@
 
 #include "auth.h"
 #include "buf.h"
+#include "dur.h"
 #include "http.h"
 #include "loki_api.h"
 #include "mem.h"
@@ -53,39 +54,7 @@
 
 int server_parse_duration(const char *s, int64_t *ms)
 {
-    if (!s || !*s) return -1;
-    if (!strcmp(s, "0")) {
-        *ms = 0;
-        return 0;
-    }
-    /* largest first; "ms" before "m" so the longer unit wins */
-    static const struct {
-        const char *u;
-        int64_t ms;
-    } units[] = {{"y", 31536000000}, {"w", 604800000}, {"d", 86400000}, {"h", 3600000},
-                 {"ms", 1},          {"m", 60000},     {"s", 1000}};
-    static const int rank[] = {6, 5, 4, 3, 0, 2, 1}; /* size order: each unit once, largest first */
-    int64_t total = 0;
-    int last = 7;
-    const char *p = s;
-    while (*p) {
-        if (*p < '0' || *p > '9') return -1;
-        int64_t n = 0;
-        while (*p >= '0' && *p <= '9') {
-            if (n > (INT64_MAX - 9) / 10) return -1;
-            n = n * 10 + (*p++ - '0');
-        }
-        int u = -1;
-        for (int i = 0; i < 7 && u < 0; i++)
-            if (!strncmp(p, units[i].u, strlen(units[i].u))) u = i;
-        if (u < 0 || rank[u] >= last) return -1;
-        last = rank[u];
-        p += strlen(units[u].u);
-        if (n > (INT64_MAX - total) / units[u].ms) return -1;
-        total += n * units[u].ms;
-    }
-    *ms = total;
-    return 0;
+    return s && dur_parse_prom(s, strlen(s), ms) == CAIRN_OK ? 0 : -1;
 }
 
 int server_parse_listen(const char *s, char *host, size_t host_cap, uint16_t *port)

@@ -38,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dur.h"
 #include "err.h"
 
 /* ---- keywords ------------------------------------------------------------------- */
@@ -230,79 +231,6 @@ static int lex_strtod(lex *lx, const char *p, size_t n, double *out, cairn_err *
     return CAIRN_OK;
 }
 
-int lex_parse_prom_duration(const char *s, size_t n, int64_t *ms)
-{
-    static const struct { const char *u; int64_t ms; } units[] = {
-        {"y", 365LL * 24 * 3600 * 1000}, {"w", 7LL * 24 * 3600 * 1000}, {"d", 24LL * 3600 * 1000},
-        {"h", 3600LL * 1000}, {"m", 60LL * 1000}, {"s", 1000}, {"ms", 1},
-    };
-    size_t i = 0;
-    int next_unit = 0; /* units must appear in this order, each at most once */
-    int64_t total = 0;
-    if (n == 0) return 0;
-    while (i < n) {
-        if (s[i] < '0' || s[i] > '9') return 0;
-        int64_t v = 0;
-        while (i < n && s[i] >= '0' && s[i] <= '9') {
-            if (v > (INT64_MAX - 9) / 10) return 0;
-            v = v * 10 + (s[i++] - '0');
-        }
-        size_t u0 = i;
-        while (i < n && ((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z'))) i++;
-        size_t ul = i - u0;
-        int found = -1;
-        for (int k = next_unit; k < 7; k++)
-            if (strlen(units[k].u) == ul && memcmp(units[k].u, s + u0, ul) == 0) {
-                found = k;
-                break;
-            }
-        if (found < 0) return 0;
-        if (v > INT64_MAX / units[found].ms) return 0;
-        v *= units[found].ms;
-        if (total > INT64_MAX - v) return 0;
-        total += v;
-        next_unit = found + 1;
-    }
-    *ms = total;
-    return 1;
-}
-
-/* Go's time.ParseDuration syntax without sign: decimals with units ns us µs ms
- * s m h, in any order. Result in seconds. */
-static int lex_parse_go_duration(const char *s, size_t n, double *sec)
-{
-    size_t i = 0;
-    double total = 0;
-    if (n == 0) return 0;
-    while (i < n) {
-        size_t d0 = i;
-        double v = 0, scale = 1;
-        int digits = 0;
-        while (i < n && s[i] >= '0' && s[i] <= '9') { v = v * 10 + (s[i++] - '0'); digits++; }
-        if (i < n && s[i] == '.') {
-            i++;
-            while (i < n && s[i] >= '0' && s[i] <= '9') { scale /= 10; v += (s[i++] - '0') * scale; digits++; }
-        }
-        if (!digits || i == d0) return 0;
-        size_t u0 = i;
-        while (i < n && !(s[i] >= '0' && s[i] <= '9') && s[i] != '.') i++;
-        size_t ul = i - u0;
-        const char *u = s + u0;
-        double mul;
-        if (ul == 2 && memcmp(u, "ns", 2) == 0) mul = 1e-9;
-        else if (ul == 2 && memcmp(u, "us", 2) == 0) mul = 1e-6;
-        else if (ul == 3 && memcmp(u, "\xc2\xb5s", 3) == 0) mul = 1e-6;
-        else if (ul == 2 && memcmp(u, "ms", 2) == 0) mul = 1e-3;
-        else if (ul == 1 && u[0] == 's') mul = 1;
-        else if (ul == 1 && u[0] == 'm') mul = 60;
-        else if (ul == 1 && u[0] == 'h') mul = 3600;
-        else return 0;
-        total += v * mul;
-    }
-    *sec = total;
-    return 1;
-}
-
 /* go-humanize style byte sizes, one decimal and one unit. */
 static int lex_parse_bytes(const char *s, size_t n, double *bytes)
 {
@@ -332,14 +260,14 @@ static int lex_number_unit(token *t, cairn_err *err)
 {
     int64_t ms;
     double v;
-    if (lex_parse_prom_duration(t->p, t->len, &ms)) {
+    if (dur_parse_prom(t->p, t->len, &ms) == CAIRN_OK) {
         t->kind = T_DURATION;
         t->dur_prom = 1;
         t->dur_ms = ms;
         t->num = (double)ms / 1000.0;
         return CAIRN_OK;
     }
-    if (lex_parse_go_duration(t->p, t->len, &v)) {
+    if (dur_parse_go(t->p, t->len, &v) == CAIRN_OK) {
         t->kind = T_DURATION;
         t->dur_prom = 0;
         t->dur_ms = -1;

@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "buf.h"
+#include "dur.h"
 #include "err.h"
 #include "logtmpl.h"
 #include "match.h"
@@ -251,54 +252,6 @@ int lpipe_parse_float(const char *s, size_t n, double *v)
     if (*e) return CAIRN_EINVAL;
     if (errno == ERANGE && (d == HUGE_VAL || d == -HUGE_VAL)) return CAIRN_EINVAL;
     *v = d;
-    return CAIRN_OK;
-}
-
-/* Go time.ParseDuration: [-+]? ( number unit )+ or "0". Units ns us µs μs ms s m h. */
-int lpipe_parse_duration(const char *s, size_t n, double *sec)
-{
-    size_t i = 0;
-    int neg = 0;
-    if (i < n && (s[i] == '-' || s[i] == '+')) neg = s[i++] == '-';
-    if (i == n) return CAIRN_EINVAL;
-    if (n - i == 1 && s[i] == '0') {
-        *sec = 0;
-        return CAIRN_OK;
-    }
-    double total = 0;
-    while (i < n) {
-        size_t st = i;
-        double whole = 0, frac = 0, scale = 1;
-        while (i < n && isdigit((unsigned char)s[i])) whole = whole * 10 + (s[i++] - '0');
-        int had_int = i > st;
-        int had_frac = 0;
-        if (i < n && s[i] == '.') {
-            i++;
-            size_t fs = i;
-            while (i < n && isdigit((unsigned char)s[i])) {
-                scale /= 10;
-                frac += (s[i++] - '0') * scale;
-            }
-            had_frac = i > fs;
-        }
-        if (!had_int && !had_frac) return CAIRN_EINVAL;
-        size_t us = i;
-        while (i < n && s[i] != '.' && !isdigit((unsigned char)s[i])) i++;
-        size_t ul = i - us;
-        const char *u = s + us;
-        double mul;
-        if (ul == 2 && !memcmp(u, "ns", 2)) mul = 1e-9;
-        else if ((ul == 2 && !memcmp(u, "us", 2)) || (ul == 3 && !memcmp(u, "\xc2\xb5s", 3)) ||
-                 (ul == 3 && !memcmp(u, "\xce\xbcs", 3)))
-            mul = 1e-6;
-        else if (ul == 2 && !memcmp(u, "ms", 2)) mul = 1e-3;
-        else if (ul == 1 && u[0] == 's') mul = 1;
-        else if (ul == 1 && u[0] == 'm') mul = 60;
-        else if (ul == 1 && u[0] == 'h') mul = 3600;
-        else return CAIRN_EINVAL;
-        total += (whole + frac) * mul;
-    }
-    *sec = neg ? -total : total;
     return CAIRN_OK;
 }
 
@@ -1463,7 +1416,7 @@ static int lp_lf_eval(lpipe *p, const lp_lf *f)
     int rc;
     const char *what;
     if (f->kind == AST_LFK_NUMBER) rc = lpipe_parse_float(v, n, &x), what = "strconv.ParseFloat: parsing \"%.*s\": invalid syntax";
-    else if (f->kind == AST_LFK_DURATION) rc = lpipe_parse_duration(v, n, &x), what = "time: invalid duration \"%.*s\"";
+    else if (f->kind == AST_LFK_DURATION) rc = dur_parse_go(v, n, &x), what = "time: invalid duration \"%.*s\"";
     else rc = lpipe_parse_bytes(v, n, &x), what = "strconv.ParseFloat: parsing \"%.*s\": invalid syntax";
     if (rc) {
         lp_set_err_fmt(p, ERR_LABEL_FILTER, what, v, n);
@@ -1682,7 +1635,7 @@ static int lp_unwrap(lpipe *p, const ast_stage *a)
         rc = lpipe_parse_float(v, n, &x), what = "strconv.ParseFloat: parsing \"%.*s\": invalid syntax";
     else if (a->unwrap_conv == AST_UNWRAP_BYTES)
         rc = lpipe_parse_bytes(v, n, &x), what = "strconv.ParseFloat: parsing \"%.*s\": invalid syntax";
-    else rc = lpipe_parse_duration(v, n, &x), what = "time: invalid duration \"%.*s\"";
+    else rc = dur_parse_go(v, n, &x), what = "time: invalid duration \"%.*s\"";
     p->unwrap_has = 1;
     if (rc) {
         x = 0;

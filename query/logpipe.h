@@ -114,8 +114,6 @@ int lpipe_re_expand(const lpipe_re *re, const char *s, size_t n, const char *tmp
 
 /* ---- helpers shared with logeval.c and the tests ---------------------------------------- */
 
-/* Go's time.ParseDuration, in seconds. CAIRN_OK or CAIRN_EINVAL. */
-int lpipe_parse_duration(const char *s, size_t n, double *sec);
 /* go-humanize's ParseBytes. CAIRN_OK or CAIRN_EINVAL. */
 int lpipe_parse_bytes(const char *s, size_t n, double *bytes);
 /* Go's strconv.ParseFloat (decimal, hex, inf, nan; no spaces). CAIRN_OK or CAIRN_EINVAL. */

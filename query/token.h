@@ -98,8 +98,4 @@ tok_kw lex_keyword(const char *s, size_t n);
 const char *lex_keyword_name(tok_kw kw);
 /* Display form of a token kind for messages: "\"]\"", "identifier", "end of input". */
 const char *lex_kind_name(tok_kind k);
-/* Parse a Prometheus duration ("1h30m", "500ms"): integers with units y w d h m
- * s ms, each unit at most once and larger before smaller.
- * @return 1 and *ms on success; 0 when not valid (or out of range). */
-int lex_parse_prom_duration(const char *s, size_t n, int64_t *ms);
 #endif

@@ -166,14 +166,7 @@ static void test_lexer_durations(void **state)
         if (fabs(t.num - cases[i].sec) > 1e-12 * (1 + cases[i].sec)) fail_msg("%s: %.17g s", cases[i].src, t.num);
         run_free(&r);
     }
-    int64_t ms;
-    assert_int_equal(lex_parse_prom_duration("1h30m", 5, &ms), 1);
-    assert_int_equal(ms, 5400000);
-    assert_int_equal(lex_parse_prom_duration("30m1h", 5, &ms), 0);  /* smaller before larger */
-    assert_int_equal(lex_parse_prom_duration("1m1m", 4, &ms), 0);   /* unit twice */
-    assert_int_equal(lex_parse_prom_duration("1.5h", 4, &ms), 0);   /* fraction */
-    assert_int_equal(lex_parse_prom_duration("", 0, &ms), 0);
-    assert_int_equal(lex_parse_prom_duration("99999999999999y", 15, &ms), 0); /* overflow */
+    /* the grammar itself: tests/unit/base/test_dur.c */
 }
 
 static void test_lexer_bytes(void **state)
