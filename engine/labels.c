@@ -76,8 +76,7 @@ static int labels_is_metric_name(const char *n, size_t len)
     return len == sizeof labels_metric_name - 1 && memcmp(n, labels_metric_name, len) == 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if invalid. */
-static size_t labels_utf8_seq(const unsigned char *s, size_t n)
+size_t labels_utf8_seq(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
     if (c < 0x80) return 1;

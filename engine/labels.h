@@ -68,6 +68,9 @@ size_t labels_utf8_valid(const char *s, size_t len);
  * label_join, LogQL label_format): non-empty valid UTF-8, as Prometheus 3.x's
  * UTF-8 validation scheme. The one check both query languages use. */
 int labels_name_utf8_valid(const char *name, size_t len);
+/* Length of the valid UTF-8 sequence at s (1..4, at most n; 1 for ASCII), or 0
+ * if s does not start one (Go's rules as above). n must be at least 1. */
+size_t labels_utf8_seq(const unsigned char *s, size_t n);
 /* Offset of the first byte a label value (or metric name) may not hold: a NUL
  * or the start of invalid UTF-8; len if the value is fine. */
 size_t labels_value_valid(const char *s, size_t len);

@@ -77,6 +77,13 @@ typedef struct rw_dec {
 
 /* ---- wire readers (protobuf-c's limits, see the top) --------------------------------- */
 
+/* These are not copies of base/buf's rd_uvarint (which pb.c and the rest of
+ * the library use): they follow protobuf-c's rules, not Go's (keys of at most
+ * 5 bytes, bits of a 10th varint byte past 64 ignored where rd_uvarint refuses
+ * them), which the fuzz target holds equal to remote_write_ref.c, and their
+ * inline one-byte fast paths are part of the decoder measured in
+ * docs/benchmarks/ingest.md. Kept on purpose (issue 11). */
+
 static inline int rw_key(rd *r, uint32_t *field, int *wt)
 {
     if (r->p >= r->end) return -1;

@@ -38,6 +38,7 @@
 #include <string.h>
 
 #include "cairn.h"
+#include "labels.h"
 #include "token.h"
 
 #define TRY(expr)                    \
@@ -90,26 +91,6 @@ int print_duration(buf *b, int64_t ms)
     return CAIRN_OK;
 }
 
-/* Length of the valid UTF-8 sequence at s (max n bytes), or 0. */
-static size_t pr_utf8_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; }
-    else return 0;
-    if (len > n) return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) return 0;
-        cp = cp << 6 | (s[i] & 0x3F);
-    }
-    if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)) || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return len;
-}
-
 int print_string(buf *b, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;
@@ -133,7 +114,7 @@ int print_string(buf *b, const char *s, size_t n)
             TRY(buf_put_u8(b, (uint8_t)c));
             i++;
         } else {
-            size_t l = pr_utf8_len(u + i, n - i);
+            size_t l = labels_utf8_seq(u + i, n - i);
             if (l) {
                 TRY(buf_put(b, u + i, l));
                 i += l;
