@@ -29,6 +29,7 @@
 #include "prom_api.h"
 #include "push_api.h"
 #include "routes.h"
+#include "t_api.h"
 
 #define GQ_T0_S 1705312800LL /* the datasets' base time, 2024-01-15T10:00:00Z */
 #define GQ_NS 1000000000LL
@@ -54,13 +55,7 @@ typedef struct gq_file {
 } gq_file;
 
 static struct {
-    char *dir;
-    cairn_db *db;
-    wapi_ctx w;
-    papi_ctx q;
-    route_table rt;
-    http_server *hs;
-    uint16_t port;
+    t_api a; /* data dir and server */
     gq_case *cases;
     size_t n_cases;
     gq_file files[2];
@@ -192,7 +187,7 @@ static void gq_write_file(gq_file *gf)
 
 /* ---- data ------------------------------------------------------------------------------------ */
 
-static void gq_load_data(void)
+static void gq_load_data(cairn_db *db)
 {
     char path[600];
     size_t len;
@@ -208,7 +203,7 @@ static void gq_load_data(void)
     snprintf(path, sizeof path, "%s/metrics.prom", gq_dir());
     char *text = gq_read_file(path, &len);
     assert_non_null(text);
-    if (ptext_decode(text, len, PTEXT_PROM, &io, b, NULL, &e) || cairn_commit(G.db, b, &e)) {
+    if (ptext_decode(text, len, PTEXT_PROM, &io, b, NULL, &e) || cairn_commit(db, b, &e)) {
         fprintf(stderr, "golden: %s: %s\n", path, e.msg);
         fail();
     }
@@ -218,7 +213,7 @@ static void gq_load_data(void)
     snprintf(path, sizeof path, "%s/logs.json", gq_dir());
     text = gq_read_file(path, &len);
     assert_non_null(text);
-    if (lpush_decode_json((const uint8_t *)text, len, &io, b, &e) || cairn_commit(G.db, b, &e)) {
+    if (lpush_decode_json((const uint8_t *)text, len, &io, b, &e) || cairn_commit(db, b, &e)) {
         fprintf(stderr, "golden: %s: %s\n", path, e.msg);
         fail();
     }
@@ -255,7 +250,7 @@ static int gq_get(const char *target, char **body)
     struct sockaddr_in a;
     memset(&a, 0, sizeof a);
     a.sin_family = AF_INET;
-    a.sin_port = htons(G.port);
+    a.sin_port = htons(G.a.port);
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof a), 0);
     struct timeval tv = {30, 0};
@@ -381,43 +376,14 @@ static void gq_run_case(void **state)
 static int gq_setup(void **state)
 {
     (void)state;
-    G.dir = t_tmpdir("golden_query");
-    cairn_options o;
-    cairn_options_default(&o);
-    o.retention_metrics_ms = 0;
-    o.retention_logs_ms = 0;
-    o.max_future_ms = 0;
-    o.background = 0;
-    cairn_err e;
-    assert_int_equal(cairn_open(G.dir, &o, &G.db, &e), 0);
-    gq_load_data();
-    assert_int_equal(wapi_init(&G.w, NULL), 0);
-    wapi_set_db(&G.w, G.db);
-    papi_init(&G.q, &G.w);
-    G.q.data_dir = G.dir;
-    route_table_init(&G.rt);
-    assert_int_equal(papi_routes(&G.q, &G.rt), 0);
-    assert_int_equal(lapi_routes(&G.q, &G.rt), 0);
-    http_opts ho;
-    http_opts_default(&ho);
-    ho.port = 0;
-    ho.n_threads = 2;
-    ho.routes = &G.rt;
-    assert_int_equal(http_start(&ho, &G.hs, &e), 0);
-    G.port = http_port(G.hs);
+    t_api_start(&G.a, "golden_query", gq_load_data, 0);
     return 0;
 }
 
 static int gq_teardown(void **state)
 {
     (void)state;
-    http_stop(G.hs, 1000);
-    route_table_free(&G.rt);
-    papi_free(&G.q);
-    wapi_set_db(&G.w, NULL);
-    wapi_free(&G.w);
-    cairn_close(G.db);
-    t_tmpdir_free(G.dir);
+    t_api_stop(&G.a);
     for (int f = 0; f < 2; f++)
         if (G.files[f].dirty) gq_write_file(&G.files[f]);
     return 0;

@@ -34,6 +34,7 @@
 #include "prom_api.h"
 #include "push_api.h"
 #include "routes.h"
+#include "t_api.h"
 #include "ws.h"
 
 #define T0_S 1705312800LL
@@ -202,17 +203,7 @@ static void test_ws_parse_random_roundtrip(void **state)
 
 /* ==== a live server ========================================================================== */
 
-typedef struct fx {
-    char *dir;
-    cairn_db *db;
-    wapi_ctx w;
-    papi_ctx q;
-    route_table rt;
-    http_server *hs;
-    uint16_t port;
-} fx;
-
-static fx F;
+static t_api F;
 
 static void load_data(cairn_db *db)
 {
@@ -253,53 +244,17 @@ static void load_data(cairn_db *db)
     cairn_batch_free(b);
 }
 
-static int start_server(http_server **hs, uint16_t *port)
-{
-    http_opts ho;
-    http_opts_default(&ho);
-    ho.port = 0;
-    ho.n_threads = 2;
-    ho.max_upgrades = 2;
-    ho.routes = &F.rt;
-    cairn_err e;
-    assert_int_equal(http_start(&ho, hs, &e), 0);
-    *port = http_port(*hs);
-    return 0;
-}
-
 static int setup(void **state)
 {
     (void)state;
-    memset(&F, 0, sizeof F);
-    F.dir = t_tmpdir("loki_api");
-    cairn_options o;
-    cairn_options_default(&o);
-    o.retention_metrics_ms = 0;
-    o.retention_logs_ms = 0;
-    o.background = 0;
-    cairn_err e;
-    assert_int_equal(cairn_open(F.dir, &o, &F.db, &e), 0);
-    load_data(F.db);
-    assert_int_equal(wapi_init(&F.w, NULL), 0);
-    wapi_set_db(&F.w, F.db);
-    papi_init(&F.q, &F.w);
-    F.q.data_dir = F.dir;
-    route_table_init(&F.rt);
-    assert_int_equal(papi_routes(&F.q, &F.rt), 0);
-    assert_int_equal(lapi_routes(&F.q, &F.rt), 0);
-    return start_server(&F.hs, &F.port);
+    t_api_start(&F, "loki_api", load_data, 2);
+    return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    http_stop(F.hs, 1000);
-    route_table_free(&F.rt);
-    papi_free(&F.q);
-    wapi_set_db(&F.w, NULL);
-    wapi_free(&F.w);
-    cairn_close(F.db);
-    t_tmpdir_free(F.dir);
+    t_api_stop(&F);
     return 0;
 }
 
@@ -606,9 +561,17 @@ static void test_loki_tail_refusals(void **state)
 static void test_loki_tail_closed_by_http_stop(void **state)
 {
     (void)state;
+    /* a second server on the fixture's routes, stopped while a tail is open */
+    http_opts ho;
+    http_opts_default(&ho);
+    ho.port = 0;
+    ho.n_threads = 2;
+    ho.max_upgrades = 2;
+    ho.routes = &F.rt;
     http_server *hs;
-    uint16_t port;
-    start_server(&hs, &port);
+    cairn_err e;
+    assert_int_equal(http_start(&ho, &hs, &e), 0);
+    uint16_t port = http_port(hs);
     int fd = tail_open(port, "/loki/api/v1/tail?query=%7Bapp%3D%22none%22%7D", "13");
     assert_true(fd > 0);
     struct timespec t0, t1;

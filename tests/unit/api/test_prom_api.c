@@ -25,6 +25,7 @@
 #include "prom_api.h"
 #include "push_api.h"
 #include "routes.h"
+#include "t_api.h"
 
 /* ==== parsers ==================================================================== */
 
@@ -181,18 +182,7 @@ static void test_auth_parse_and_check(void **state)
 
 /* ==== a live server ========================================================================= */
 
-typedef struct fx {
-    char *dir;
-    cairn_db *db;
-    wapi_ctx w;
-    papi_ctx q;
-    route_table rt;
-    http_server *hs;
-    uint16_t port;
-    int64_t t0_ms; /* data starts here */
-} fx;
-
-static fx F;
+static t_api F;
 
 #define T0 1705312800000LL /* 2024-01-15T10:00:00Z */
 
@@ -232,43 +222,14 @@ static void load_data(cairn_db *db)
 static int setup(void **state)
 {
     (void)state;
-    memset(&F, 0, sizeof F);
-    F.dir = t_tmpdir("prom_api");
-    cairn_options o;
-    cairn_options_default(&o);
-    o.retention_metrics_ms = 0;
-    o.retention_logs_ms = 0;
-    o.background = 0;
-    cairn_err e;
-    assert_int_equal(cairn_open(F.dir, &o, &F.db, &e), 0);
-    load_data(F.db);
-    assert_int_equal(wapi_init(&F.w, NULL), 0);
-    wapi_set_db(&F.w, F.db);
-    papi_init(&F.q, &F.w);
-    F.q.data_dir = F.dir;
-    route_table_init(&F.rt);
-    assert_int_equal(papi_routes(&F.q, &F.rt), 0);
-    assert_int_equal(lapi_routes(&F.q, &F.rt), 0);
-    http_opts ho;
-    http_opts_default(&ho);
-    ho.port = 0;
-    ho.n_threads = 2;
-    ho.routes = &F.rt;
-    assert_int_equal(http_start(&ho, &F.hs, &e), 0);
-    F.port = http_port(F.hs);
+    t_api_start(&F, "prom_api", load_data, 0);
     return 0;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    http_stop(F.hs, 1000);
-    route_table_free(&F.rt);
-    papi_free(&F.q);
-    wapi_set_db(&F.w, NULL);
-    wapi_free(&F.w);
-    cairn_close(F.db);
-    t_tmpdir_free(F.dir);
+    t_api_stop(&F);
     return 0;
 }
 
