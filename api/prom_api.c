@@ -383,7 +383,7 @@ void papi_req_free(papi_req *q)
     arena_free(q->ar);
     q->ar = NULL;
     /* a LogQL query evaluates in this arena: give a big one back to the OS */
-    if (held > 32u * 1024 * 1024) mem_trim();
+    if (held > MEM_TRIM_AFTER_BYTES) mem_trim();
 }
 
 const char *papi_arg(const papi_req *q, const char *name)

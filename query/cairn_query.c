@@ -40,7 +40,7 @@
 #include "token.h"
 #include "value.h"
 
-#define CQ_TRIM_BYTES (32u * 1024u * 1024u)
+#define CQ_TRIM_BYTES MEM_TRIM_AFTER_BYTES
 
 cairn_query_budget *cairn_query_budget_new(uint64_t max_bytes)
 {
