@@ -31,20 +31,10 @@ int main(int argc, char **argv)
         else if (!strcmp(argv[i], "--hours")) hours = atol(argv[i + 1]);
     }
     const int64_t every = 15000, per_hour = 3600000 / every;
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     char dir[512];
-    snprintf(dir, sizeof dir, "%s/bench_promql.XXXXXX", base);
-    if (!mkdtemp(dir)) return 1;
-    cairn_options o;
-    cairn_options_default(&o);
-    o.background = 0;
-    o.retention_metrics_ms = 0;
     cairn_db *db;
+    if (bench_open_tmp("bench_promql", dir, sizeof dir, &db)) return 1;
     cairn_err e;
-    if (cairn_open(dir, &o, &db, &e)) {
-        fprintf(stderr, "open: %s\n", e.msg);
-        return 1;
-    }
     static const char *les[8] = {"0.05", "0.1", "0.25", "0.5", "1", "2.5", "5", "+Inf"};
     long n_hist = (n_series + 9) / 10;
     long total_series = n_series + n_hist * 8;

@@ -117,20 +117,10 @@ int main(int argc, char **argv)
     for (int i = 1; i + 1 < argc; i += 2)
         if (!strcmp(argv[i], "--series")) n_series = atol(argv[i + 1]);
     const int64_t day = 86400000, every = 6 * 3600000LL, t_end = 30 * day;
-    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     char dir[512];
-    snprintf(dir, sizeof dir, "%s/bench_query_budget.XXXXXX", base);
-    if (!mkdtemp(dir)) return 1;
-    cairn_options o;
-    cairn_options_default(&o);
-    o.background = 0;
-    o.retention_metrics_ms = 0;
     cairn_db *db;
+    if (bench_open_tmp("bench_query_budget", dir, sizeof dir, &db)) return 1;
     cairn_err e;
-    if (cairn_open(dir, &o, &db, &e)) {
-        fprintf(stderr, "open: %s\n", e.msg);
-        return 1;
-    }
     double t0 = bench_now_s();
     uint64_t samples = 0;
     const long per_batch = 10000;

@@ -6,9 +6,12 @@
 #ifndef CAIRN_BENCH_UTIL_H
 #define CAIRN_BENCH_UTIL_H
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "cairn.h"
 
 /* Monotonic wall-clock seconds. */
 static inline double bench_now_s(void)
@@ -41,4 +44,21 @@ static inline void bench_machine(void)
     if (f) fclose(f);
     printf("machine: %s, nproc %ld\n", model, sysconf(_SC_NPROCESSORS_ONLN));
 }
+/* A fresh database for synthetic data in a temp dir (dir, capacity cap) under /dev/shm
+ * when writable, else $TMPDIR or /tmp: background work and metrics retention off, as the
+ * data's timestamps start in the past. 0, or -1 with the reason printed. */
+static inline int bench_open_tmp(const char *tag, char *dir, size_t cap, cairn_db **db)
+{
+    const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+    snprintf(dir, cap, "%s/%s.XXXXXX", base, tag);
+    if (!mkdtemp(dir)) return perror("mkdtemp"), -1;
+    cairn_options o;
+    cairn_options_default(&o);
+    o.background = 0;
+    o.retention_metrics_ms = 0;
+    cairn_err e;
+    if (cairn_open(dir, &o, db, &e)) return fprintf(stderr, "open: %s\n", e.msg), -1;
+    return 0;
+}
+
 #endif
